@@ -1,0 +1,93 @@
+"""Shared fixtures: real labs (``vcprov lab up``) on their own loopback block per worker."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vcprov.lab import manage
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+TIME_SCALE = 0.01
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or 0)
+
+
+_nets = itertools.count(40 + 25 * _worker_index())
+
+
+def next_net() -> int:
+    """A fresh 127.N.0.0/16 block for one lab of this test worker."""
+    return next(_nets)
+
+
+class Lab:
+    """A running lab: its lab.json, its control client, helpers to find devices."""
+
+    def __init__(self, state: Path):
+        self.state = state
+        self.doc: dict[str, Any] = json.loads((state / "lab.json").read_text(encoding="utf-8"))
+        self.control = manage.LabClient(state)
+
+    @property
+    def devices(self) -> list[dict[str, Any]]:
+        return list(self.doc["devices"])
+
+    def spec(self, name: str) -> dict[str, Any]:
+        for dev in self.doc["devices"]:
+            if dev["name"] == name:
+                return dict(dev)
+        raise KeyError(name)
+
+    def first(self, family: str) -> dict[str, Any]:
+        for dev in self.doc["devices"]:
+            if dev["family"] == family:
+                return dict(dev)
+        raise KeyError(family)
+
+    def stop(self) -> None:
+        manage.down(self.state)
+
+
+LabFactory = Callable[..., Lab]
+
+
+@pytest.fixture(scope="session")
+def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory]:
+    started: list[Lab] = []
+
+    def make(sites: int = 4, **kwargs: Any) -> Lab:
+        state = tmp_path_factory.mktemp("lab")
+        settings = manage.LabSettings(
+            sites=sites, net=next_net(), time_scale=kwargs.pop("time_scale", TIME_SCALE), **kwargs
+        )
+        manage.up(state, settings, fleet_given=True)
+        lab = Lab(state)
+        started.append(lab)
+        return lab
+
+    yield make
+    for lab in started:
+        lab.stop()
+
+
+@pytest.fixture(scope="session")
+def lab(lab_factory: LabFactory) -> Lab:
+    """A 4-site lab with one device of every family, every device on the standard."""
+    return lab_factory(sites=4, deviations=False)
+
+
+@pytest.fixture()
+def fresh_lab(lab_factory: LabFactory) -> Lab:
+    """A 4-site lab of the test's own (for tests that change devices)."""
+    return lab_factory(sites=4, deviations=False)
