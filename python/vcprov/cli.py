@@ -171,6 +171,17 @@ def cmd_lab_call(args: argparse.Namespace) -> int:
     return 0 if call["state"] == "CONNECTED" else 1
 
 
+def cmd_standard_show(args: argparse.Namespace) -> int:
+    from . import standard
+
+    argv = [args.host, "-i", args.inventory]
+    if args.lab:
+        argv += ["--lab", args.lab]
+    if args.vault_password_file:
+        argv += ["--vault-password-file", args.vault_password_file]
+    return standard.main_show(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vcprov",
@@ -178,6 +189,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"vcprov {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    std = sub.add_parser("standard", help="the province standard as it applies to a device")
+    std_sub = std.add_subparsers(dest="standard_command", required=True)
+    p = std_sub.add_parser(
+        "show", help="effective standard of a device, with where each value comes from"
+    )
+    p.add_argument("host")
+    p.add_argument("-i", "--inventory", default="inventory/thanhhoa")
+    p.add_argument("--lab", help="a lab state directory: the lab's addresses and hub servers")
+    p.add_argument("--vault-password-file")
+    p.set_defaults(func=cmd_standard_show)
 
     lab = sub.add_parser("lab", help="the simulated network (HTTPS and SSH peers on loopback)")
     lab_sub = lab.add_subparsers(dest="lab_command", required=True)
