@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from .base import AuthFailed, DeviceError, Driver, Endpoint, Facts, ProtocolError, Switch, Target
+from .base import (
+    UNREADABLE,
+    ApplyError,
+    AuthFailed,
+    Change,
+    DeviceError,
+    Driver,
+    Endpoint,
+    EndpointStatus,
+    Facts,
+    ProtocolError,
+    Snapshot,
+    Switch,
+    Target,
+)
 from .base import Unreachable as Unreachable
 
 __all__ = [
+    "UNREADABLE",
+    "ApplyError",
     "AuthFailed",
+    "Change",
     "DeviceError",
     "Driver",
     "Endpoint",
+    "EndpointStatus",
     "Facts",
     "ProtocolError",
+    "Snapshot",
     "Switch",
     "Target",
     "Unreachable",

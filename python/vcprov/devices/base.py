@@ -8,6 +8,7 @@ Drivers know nothing of Ansible.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Self
 
@@ -86,6 +87,78 @@ class Facts:
         return asdict(self)
 
 
+class ApplyError(DeviceError):
+    """The device refused part of a change (per-var error, CLI error, 503, drop)."""
+
+    kind = "apply"
+
+
+class Unreadable:
+    """A value the device does not reveal (a secret read back as *** or hidden)."""
+
+    def __repr__(self) -> str:
+        return "<unreadable>"
+
+
+UNREADABLE = Unreadable()
+
+
+@dataclass
+class Change:
+    """One setting to change: neutral name, vendor key, value before and after.
+
+    ``before``/``after`` are in the neutral form of the standard (ints, bools, strings,
+    lists).  A secret change is shown redacted everywhere (``as_dict``).  ``reboot``: the
+    device needs a reboot for the change to take effect (never applied to a codec in a
+    call; reported as deferred).  For switches, ``lines`` are the CLI lines that make it.
+    """
+
+    setting: str
+    vendor_key: str
+    before: Any
+    after: Any
+    secret: bool = False
+    reboot: bool = False
+    lines: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        hide = "<secret>" if self.secret else None
+        before = self.before
+        if isinstance(before, Unreadable):
+            before = "<unreadable>"
+        return {
+            "setting": self.setting,
+            "vendor_key": self.vendor_key,
+            "before": hide or before,
+            "after": hide or self.after,
+            "reboot": self.reboot,
+            "lines": ["<secret>"] * len(self.lines) if self.secret else list(self.lines),
+        }
+
+
+@dataclass
+class Snapshot:
+    """What a device held before a change: enough to restore it.  Never holds secrets."""
+
+    device: str
+    family: str
+    version: str
+    taken: str  # ISO 8601 time
+    data: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class EndpointStatus:
+    sip_registered: bool
+    h323_registered: bool
+    in_call: bool
+    reboot_needed: bool = False
+    items: dict[str, str] = field(default_factory=dict)
+
+
 class Driver:
     """Session handling shared by both interfaces: ``with driver: ...``."""
 
@@ -113,8 +186,61 @@ class Driver:
 
 
 class Endpoint(Driver):
-    """A room codec (Poly REST, Cisco xAPI)."""
+    """A room codec (Poly REST, Cisco xAPI).
+
+    Settings are named as in the standard (``qos.dscp.audio``); the driver maps each to its
+    vendor key.  Settings the family has no key for are in ``unsupported()``.
+    """
+
+    def keymap(self) -> dict[str, str]:
+        """Neutral setting -> the vendor key an operator finds on the device's own pages."""
+        raise NotImplementedError
+
+    def unsupported(self) -> dict[str, str]:
+        """Neutral setting -> why this family has no such setting."""
+        return {}
+
+    def read(self, settings: Iterable[str]) -> dict[str, Any]:
+        """Current values, neutral form; ``UNREADABLE`` for secrets the device hides."""
+        raise NotImplementedError
+
+    def plan(self, desired: Mapping[str, Any]) -> list[Change]:
+        """The changes that bring the device to ``desired`` (empty when it holds it)."""
+        raise NotImplementedError
+
+    def apply(self, changes: list[Change]) -> None:
+        """Write the changes; raise ApplyError when any is refused (caller restores)."""
+        raise NotImplementedError
+
+    def snapshot(self) -> Snapshot:
+        raise NotImplementedError
+
+    def restore(self, snapshot: Snapshot) -> None:
+        raise NotImplementedError
+
+    def status(self) -> EndpointStatus:
+        raise NotImplementedError
 
 
 class Switch(Driver):
-    """An access switch (CLI over SSH through netmiko)."""
+    """An access switch (CLI over SSH through netmiko).
+
+    The standard owns the codec's port and the QoS globals that port needs; nothing else of
+    the configuration is read into a plan or ever negated.
+    """
+
+    def running(self) -> str:
+        raise NotImplementedError
+
+    def plan(self, desired: Mapping[str, Any]) -> list[Change]:
+        raise NotImplementedError
+
+    def apply(self, changes: list[Change]) -> None:
+        """Send the lines, then save only after every line succeeded."""
+        raise NotImplementedError
+
+    def snapshot(self) -> Snapshot:
+        raise NotImplementedError
+
+    def restore(self, snapshot: Snapshot) -> None:
+        raise NotImplementedError
