@@ -38,9 +38,9 @@ FAMILY_CLASSES = {
     "poly-group-series": "vcprov.lab.poly:PolyGroupSeries",
     "poly-os": "vcprov.lab.poly:PolyOS",
     "cisco-roomos": "vcprov.lab.roomos:CiscoRoomOS",
-    "cisco-ios": "vcprov.lab.switches:CiscoIOS",
-    "cisco-iosxe": "vcprov.lab.switches:CiscoIOSXE",
-    "huawei-vrp": "vcprov.lab.switches:HuaweiVRP",
+    "cisco-ios": "vcprov.lab.cli_switch:CiscoIOS",
+    "cisco-iosxe": "vcprov.lab.cli_switch:CiscoIOSXE",
+    "huawei-vrp": "vcprov.lab.cli_switch:HuaweiVRP",
 }
 
 
