@@ -533,6 +533,9 @@ class SimDevice:
             self.firmware_phase("Failed", "None", str(exc))
             return False
         problem = package.problem_for(self.family, str(self.spec.get("model", "")))
+        if not problem and package.version == self.version:
+            self.firmware_phase("Succeeded", "None", f"{package.version} is already installed")
+            return False
         if problem:
             self.firmware_phase("InstallationFailed", "None", problem)
             return False

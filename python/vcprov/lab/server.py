@@ -35,9 +35,9 @@ from .base import Hub, LabContext, LabError, SimDevice
 log = logging.getLogger("vcprov.lab")
 
 FAMILY_CLASSES = {
-    "poly-group-series": "vcprov.lab.poly:PolyGroupSeries",
-    "poly-os": "vcprov.lab.poly:PolyOS",
-    "cisco-roomos": "vcprov.lab.roomos:CiscoRoomOS",
+    "poly-group-series": "vcprov.lab.poly_rest:PolyGroupSeries",
+    "poly-os": "vcprov.lab.poly_rest:PolyOS",
+    "cisco-roomos": "vcprov.lab.xapi:CiscoRoomOS",
     "cisco-ios": "vcprov.lab.cli_switch:CiscoIOS",
     "cisco-iosxe": "vcprov.lab.cli_switch:CiscoIOSXE",
     "huawei-vrp": "vcprov.lab.cli_switch:HuaweiVRP",
