@@ -515,12 +515,13 @@ class SimDevice:
     async def install_from_url(self, url: str) -> bool:
         """Download a package, check it, install it and reboot onto it.
 
-        Reports progress through :meth:`firmware_phase`.  Returns True when the device went
+        Reports progress through :meth:`firmware_phase` (and the lab log).  Returns True when the device went
         into the install reboot; False when it stayed on its version (download or check
         failure, or an install failure).  Honours the firmware fault kinds; a firmware fault
         fires once (it is consumed) and marks the version it hit as ``broken`` where the
         fault is about the new image (no-media).
         """
+        log.info("%s: firmware install from %s", self.name, url)
         self.firmware_phase("InProgress", "Downloading", f"Downloading {url}")
         await self.ctx.sleep(self.download_seconds)
         if self._consume_fault("firmware-download-fail"):
@@ -530,6 +531,7 @@ class SimDevice:
             blob = await firmware_pkg.download(url)
             package = firmware_pkg.parse(blob)
         except firmware_pkg.PackageError as exc:
+            log.info("%s: firmware download failed: %s", self.name, exc)
             self.firmware_phase("Failed", "None", str(exc))
             return False
         problem = package.problem_for(self.family, str(self.spec.get("model", "")))
@@ -537,6 +539,7 @@ class SimDevice:
             self.firmware_phase("Succeeded", "None", f"{package.version} is already installed")
             return False
         if problem:
+            log.info("%s: firmware refused: %s", self.name, problem)
             self.firmware_phase("InstallationFailed", "None", problem)
             return False
         self.firmware_phase("InProgress", "DownloadDone", "")

@@ -117,7 +117,14 @@ async def download(url: str, timeout: float = 60.0) -> bytes:
         ):
             if resp.status != 200:
                 raise PackageError(f"Download failed: HTTP {resp.status}")
-            blob = await resp.content.read(MAX_SIZE + 1)
+            chunks = []
+            size = 0
+            async for chunk in resp.content.iter_chunked(1 << 16):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_SIZE:
+                    break
+            blob = b"".join(chunks)
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise PackageError(f"Couldn't connect to server: {exc.__class__.__name__}") from None
     if len(blob) > MAX_SIZE:

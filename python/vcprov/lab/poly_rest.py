@@ -776,6 +776,7 @@ class PolyGroupSeries(PolyBase):
     """Group Series 500/310/700: web names, PENDING idle conference, 10 sessions, SSH CLI."""
 
     family = "poly-group-series"
+    supported_faults = PolyBase.supported_faults | {"ssh-drop-mid-config"}
     session_cap = 10
     xsrf = False
     reboot_seconds = 120.0
