@@ -230,14 +230,14 @@ def test_session_cap_and_exhaustion(fresh_lab: Lab) -> None:
     login(lab, GS)[0].close()  # a slot is free again (left open: expiry below)
     lab.control.fault(POLY_OS, "session-exhaustion")
     p = lab.spec(POLY_OS)
-    resp = httpx.post(f"{base(lab, POLY_OS)}/rest/session",
-                      json={"user": p["username"], "password": p["password"]}, verify=False)  # fmt: skip
+    body = {"user": p["username"], "password": p["password"]}
+    resp = httpx.post(f"{base(lab, POLY_OS)}/rest/session", json=body, verify=False)
     assert resp.status_code == 403
 
 
 def test_idle_session_expires(fresh_lab: Lab) -> None:
     write(fresh_lab, GS, sec__web__idleSessionTimeout="1")  # 1 minute, x 0.01 = 0.6 s
-    client, h = login(fresh_lab, GS)
+    client, _ = login(fresh_lab, GS)
     assert client.get(f"{base(fresh_lab, GS)}/rest/system").status_code == 200
     time.sleep(1.0)
     assert client.get(f"{base(fresh_lab, GS)}/rest/system").status_code == 403
