@@ -8,6 +8,8 @@ lines end with ``\\r\\r\\n``.  It shares the REST server's configuration store.
 from __future__ import annotations
 
 import contextlib
+import re
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import asyncssh
@@ -155,6 +157,7 @@ class CliSession:
             if args[0] in choices:
                 self.write(key, choices[args[0]])
                 return f"{cmd} {args[0]}"
+            d.count_write()  # a refused set is still a write request received
             return f"{cmd} {args[0]} failed"
         if cmd == "status":
             items = [
@@ -176,6 +179,8 @@ class CliSession:
                 return "cs: call[1] inactive"
             c = d.state["calls"][0]
             return f"cs: call[{c['id']}] speed[{c['rate']}] dialstr[{c['remote']}] state[connected]"
+        if cmd == "reboot" and not args:
+            return MORE
         if cmd == "reboot" and args[:1] in (["now"], ["y"]):
             d.count_write()
             d.reboot("UserInitiated")
@@ -187,6 +192,29 @@ class CliSession:
             d.reboot("FactoryReset")
             return "resetsystem"
         return NOT_FOUND
+
+
+async def _lines(process: asyncssh.SSHServerProcess[str]) -> AsyncIterator[str]:
+    """Command lines as the client sends them: terminated by ``\\r`` (A.1), ``\\n`` or both.
+
+    With a PTY the line editor hands over whole lines; without one (a client that asks for
+    no PTY) the raw ``\\r`` must end a command too.
+    """
+    buffer = ""
+    while True:
+        try:
+            chunk = await process.stdin.read(4096)
+        except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
+            continue
+        except (asyncssh.Error, OSError):
+            return
+        if not chunk:
+            return
+        buffer += chunk
+        *lines, buffer = re.split(r"\r\n|\r|\n", buffer)
+        for line in lines:
+            if line.strip():
+                yield line.strip()
 
 
 async def start_cli(dev: PolyGroupSeries) -> Any:
@@ -214,18 +242,12 @@ async def start_cli(dev: PolyGroupSeries) -> Any:
         try:
             shell = CliSession(dev)
             process.stdout.write(shell.whoami() + EOL)
-            while True:
-                try:
-                    line = await process.stdin.readline()
-                except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
-                    continue
-                except (asyncssh.Error, OSError):
-                    return
-                if not line or line.strip() in ("exit", "quit"):
+            async for line in _lines(process):
+                if line in ("exit", "quit"):
                     return
                 await dev.slow_down()
                 try:
-                    out = shell.handle(line.strip())
+                    out = shell.handle(line)
                 except ConnectionResetError:
                     conn = process.get_extra_info("connection")
                     if conn is not None:

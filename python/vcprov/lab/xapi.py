@@ -566,6 +566,7 @@ class CiscoRoomOS(SimDevice):
             node = children[0]
             path.append(node.tag)
         if node is None:
+            self.count_write()  # a write attempt, refused
             return self.doc(
                 ET.fromstring(
                     "<ActionError><Reason>No action detected in document</Reason></ActionError>"
