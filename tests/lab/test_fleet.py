@@ -9,9 +9,19 @@ import pytest
 from vcprov.lab import catalog, fleet
 
 CONTRACT_FIELDS = {
-    "name", "site", "role", "family", "model", "host", "port", "username", "password",
-    "version", "factory_username", "factory_password",
-}  # fmt: skip
+    "name",
+    "site",
+    "role",
+    "family",
+    "model",
+    "host",
+    "port",
+    "username",
+    "password",
+    "version",
+    "factory_username",
+    "factory_password",
+}
 
 
 def test_default_fleet_is_the_31_sites_with_one_codec_and_one_switch_each() -> None:

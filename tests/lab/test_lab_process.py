@@ -25,8 +25,9 @@ def vcprov(*args: str) -> subprocess.CompletedProcess[str]:
 def cli_lab(tmp_path_factory: pytest.TempPathFactory):
     state = tmp_path_factory.mktemp("clilab")
     net = str(next_net())
-    out = vcprov("lab", "up", "--sites", "4", "--state", str(state), "--net", net,
-                 "--time-scale", "0.01")  # fmt: skip
+    out = vcprov(
+        "lab", "up", "--sites", "4", "--state", str(state), "--net", net, "--time-scale", "0.01"
+    )
     assert out.returncode == 0, out.stderr
     assert "8 devices answering" in out.stdout
     yield state
@@ -69,8 +70,12 @@ def test_unreachable_fault_is_a_refused_connection_until_cleared(cli_lab: Path) 
     )
     with pytest.raises(Unreachable), driver_for(t) as drv:
         drv.facts()
-    assert vcprov("lab", "fault", "tinh-uy-sw", "unreachable", "--clear",
-                  "--state", str(cli_lab)).returncode == 0  # fmt: skip
+    assert (
+        vcprov(
+            "lab", "fault", "tinh-uy-sw", "unreachable", "--clear", "--state", str(cli_lab)
+        ).returncode
+        == 0
+    )
     with driver_for(t) as drv:
         assert drv.facts().version
 
@@ -104,8 +109,10 @@ def test_in_call_fault_is_visible(cli_lab: Path) -> None:
 def test_state_survives_down_and_up(tmp_path: Path) -> None:
     net = str(next_net())
     args = ["--state", str(tmp_path)]
-    assert vcprov("lab", "up", "--sites", "4", "--net", net, "--time-scale", "0.01",
-                  *args).returncode == 0  # fmt: skip
+    assert (
+        vcprov("lab", "up", "--sites", "4", "--net", net, "--time-scale", "0.01", *args).returncode
+        == 0
+    )
     try:
         out = vcprov("lab", "reset", "ubnd-tinh-codec", "--factory", *args)
         assert out.returncode == 0, out.stderr
@@ -117,8 +124,9 @@ def test_state_survives_down_and_up(tmp_path: Path) -> None:
         assert again["version"] == factory["version"] != "4.1.0"
         doc = json.loads((tmp_path / "lab.json").read_text())
         spec = next(d for d in doc["devices"] if d["name"] == "ubnd-tinh-codec")
-        factory_target = Target.from_lab(spec, username=spec["factory_username"],
-                                         password=spec["factory_password"])  # fmt: skip
+        factory_target = Target.from_lab(
+            spec, username=spec["factory_username"], password=spec["factory_password"]
+        )
         with driver_for(factory_target) as drv:
             assert drv.facts().version == factory["version"]
     finally:

@@ -69,8 +69,12 @@ def test_session_begin_204_cookie_then_end(lab: Lab) -> None:
 
 def test_getxml_status_identity(lab: Lab) -> None:
     d = lab.spec(CODEC)
-    resp = httpx.get(url(lab, "/getxml"), params={"location": "/Status/SystemUnit"},
-                     auth=(d["username"], d["password"]), verify=False)  # fmt: skip
+    resp = httpx.get(
+        url(lab, "/getxml"),
+        params={"location": "/Status/SystemUnit"},
+        auth=(d["username"], d["password"]),
+        verify=False,
+    )
     root = ET.fromstring(resp.text)
     assert root.findtext("SystemUnit/Software/Version") == "ce11.14.4.0.b7ab7ab3b9f"
     assert root.findtext("SystemUnit/Software/DisplayName") == "RoomOS 11.14.4.0 b7ab7ab3b9f"
@@ -80,8 +84,12 @@ def test_getxml_status_identity(lab: Lab) -> None:
 
 def test_configuration_xml_value_spaces_items_and_hidden_secrets(fresh_lab: Lab) -> None:
     client = session(fresh_lab)
-    putxml(client, fresh_lab, "<Configuration><SIP><Authentication><Password>s3cret</Password>"
-                              "</Authentication></SIP></Configuration>")  # fmt: skip
+    putxml(
+        client,
+        fresh_lab,
+        "<Configuration><SIP><Authentication><Password>s3cret</Password>"
+        "</Authentication></SIP></Configuration>",
+    )
     root = ET.fromstring(client.get(url(fresh_lab, "/configuration.xml")).text)
     rate = root.find("Conference/DefaultCall/Rate")
     assert rate is not None and rate.text == "2048"
@@ -97,13 +105,19 @@ def test_configuration_xml_value_spaces_items_and_hidden_secrets(fresh_lab: Lab)
 def test_putxml_success_error_and_action_error(fresh_lab: Lab) -> None:
     client = session(fresh_lab)
     before = fresh_lab.control.writes(CODEC)
-    ok = putxml(client, fresh_lab,
-                "<Configuration><Conference><DefaultCall><Rate>1024</Rate></DefaultCall>"
-                "</Conference></Configuration>")  # fmt: skip
+    ok = putxml(
+        client,
+        fresh_lab,
+        "<Configuration><Conference><DefaultCall><Rate>1024</Rate></DefaultCall>"
+        "</Conference></Configuration>",
+    )
     assert ok.find("Success") is not None
-    bad = putxml(client, fresh_lab,
-                 '<Configuration><Network item="1"><QoS><Diffserv><Audio>70</Audio></Diffserv>'
-                 "</QoS></Network></Configuration>")  # fmt: skip
+    bad = putxml(
+        client,
+        fresh_lab,
+        '<Configuration><Network item="1"><QoS><Diffserv><Audio>70</Audio></Diffserv>'
+        "</QoS></Network></Configuration>",
+    )
     assert bad.find("Error") is not None and bad.find("Success") is None
     no_action = putxml(
         client,
@@ -112,8 +126,9 @@ def test_putxml_success_error_and_action_error(fresh_lab: Lab) -> None:
     )
     assert no_action.tag == "ActionError"
     assert no_action.findtext("Reason") == "No action detected in document"
-    root = ET.fromstring(client.get(url(fresh_lab, "/getxml"),
-                                    params={"location": "/Configuration/Conference"}).text)  # fmt: skip
+    root = ET.fromstring(
+        client.get(url(fresh_lab, "/getxml"), params={"location": "/Configuration/Conference"}).text
+    )
     assert root.findtext("Conference/DefaultCall/Rate") == "1024"
     assert fresh_lab.control.writes(CODEC) == before + 3
     client.close()
@@ -130,8 +145,12 @@ def test_reads_write_nothing(lab: Lab) -> None:
 
 def test_boot_command_reboots(fresh_lab: Lab) -> None:
     client = session(fresh_lab)
-    res = putxml(client, fresh_lab, '<Command><SystemUnit><Boot command="True"><Action>Restart'
-                                    "</Action></Boot></SystemUnit></Command>")  # fmt: skip
+    res = putxml(
+        client,
+        fresh_lab,
+        '<Command><SystemUnit><Boot command="True"><Action>Restart'
+        "</Action></Boot></SystemUnit></Command>",
+    )
     assert result_status(res) == "OK"
     fresh_lab.control.wait_power(CODEC, "rebooting", timeout=5)
     dev = fresh_lab.control.wait_power(CODEC, "up", timeout=30)
@@ -142,8 +161,9 @@ def test_basic_auth_rate_limit_queue_30_then_503(fresh_lab: Lab) -> None:
     d = fresh_lab.spec(CODEC)
 
     async def flood() -> list[int]:
-        async with httpx.AsyncClient(verify=False, timeout=3,
-                                     auth=(d["username"], d["password"])) as client:  # fmt: skip
+        async with httpx.AsyncClient(
+            verify=False, timeout=3, auth=(d["username"], d["password"])
+        ) as client:
 
             async def one() -> int:
                 try:
@@ -161,8 +181,12 @@ def test_basic_auth_rate_limit_queue_30_then_503(fresh_lab: Lab) -> None:
 def test_rate_limit_fault_floods_503(fresh_lab: Lab) -> None:
     fresh_lab.control.fault(CODEC, "rate-limit")
     d = fresh_lab.spec(CODEC)
-    assert httpx.get(url(fresh_lab, "/status.xml"), auth=(d["username"], d["password"]),
-                     verify=False).status_code == 503  # fmt: skip
+    assert (
+        httpx.get(
+            url(fresh_lab, "/status.xml"), auth=(d["username"], d["password"]), verify=False
+        ).status_code
+        == 503
+    )
 
 
 @pytest.fixture(scope="module")
@@ -179,17 +203,26 @@ def package_url(lab_factory: Any) -> Iterator[str]:
 
 def upgrade(lab: Lab, package: str) -> None:
     client = session(lab)
-    res = putxml(client, lab, '<Command><SystemUnit><SoftwareUpgrade command="True">'
-                              f"<URL>{package}</URL></SoftwareUpgrade></SystemUnit></Command>")  # fmt: skip
+    res = putxml(
+        client,
+        lab,
+        '<Command><SystemUnit><SoftwareUpgrade command="True">'
+        f"<URL>{package}</URL></SoftwareUpgrade></SystemUnit></Command>",
+    )
     assert result_status(res) == "OK"
     client.close()
 
 
 def upgrade_status(lab: Lab) -> dict[str, str]:
     d = lab.spec(CODEC)
-    root = ET.fromstring(httpx.get(url(lab, "/getxml"), auth=(d["username"], d["password"]),
-                                   params={"location": "/Status/Provisioning/Software"},
-                                   verify=False).text)  # fmt: skip
+    root = ET.fromstring(
+        httpx.get(
+            url(lab, "/getxml"),
+            auth=(d["username"], d["password"]),
+            params={"location": "/Status/Provisioning/Software"},
+            verify=False,
+        ).text
+    )
     node = root.find("Provisioning/Software/UpgradeStatus")
     assert node is not None
     return {c.tag: c.text or "" for c in node}
@@ -237,14 +270,26 @@ def test_failed_upgrades_report_status_and_keep_the_version(
 
 def test_factory_reset_restores_defaults_and_factory_credentials(fresh_lab: Lab) -> None:
     client = session(fresh_lab)
-    res = putxml(client, fresh_lab, '<Command><SystemUnit><FactoryReset command="True">'
-                                    "<Confirm>Yes</Confirm></FactoryReset></SystemUnit></Command>")  # fmt: skip
+    res = putxml(
+        client,
+        fresh_lab,
+        '<Command><SystemUnit><FactoryReset command="True">'
+        "<Confirm>Yes</Confirm></FactoryReset></SystemUnit></Command>",
+    )
     assert result_status(res) == "OK"
     fresh_lab.control.wait_power(CODEC, "rebooting", timeout=5)
     fresh_lab.control.wait_power(CODEC, "up", timeout=30)
     d = fresh_lab.spec(CODEC)
-    assert httpx.get(url(fresh_lab, "/status.xml"), auth=(d["username"], d["password"]),
-                     verify=False).status_code == 401  # fmt: skip
-    resp = httpx.get(url(fresh_lab, "/getxml"), params={"location": "/Configuration/Conference"},
-                     auth=("admin", ""), verify=False)  # fmt: skip
+    assert (
+        httpx.get(
+            url(fresh_lab, "/status.xml"), auth=(d["username"], d["password"]), verify=False
+        ).status_code
+        == 401
+    )
+    resp = httpx.get(
+        url(fresh_lab, "/getxml"),
+        params={"location": "/Configuration/Conference"},
+        auth=("admin", ""),
+        verify=False,
+    )
     assert ET.fromstring(resp.text).findtext("Conference/DefaultCall/Rate") == "6000"

@@ -18,8 +18,14 @@ LONG = "so-tttt-sw"  # IOS-XE with a hostname longer than 16 characters
 
 def connect(lab: Lab, name: str) -> BaseConnection:
     d = lab.spec(name)
-    return ConnectHandler(device_type=TYPES[d["family"]], host=d["host"], port=d["port"],
-                          username=d["username"], password=d["password"], fast_cli=True)  # fmt: skip
+    return ConnectHandler(
+        device_type=TYPES[d["family"]],
+        host=d["host"],
+        port=d["port"],
+        username=d["username"],
+        password=d["password"],
+        fast_cli=True,
+    )
 
 
 def show_run(conn: BaseConnection, huawei: bool) -> str:
@@ -57,8 +63,15 @@ def test_cisco_config_save_and_read_back(fresh_lab: Lab, name: str) -> None:
     conn = connect(fresh_lab, name)
     before = fresh_lab.control.writes(name)
     try:
-        conn.send_config_set(["interface GigabitEthernet1/0/5", "switchport access vlan 130",
-                              "no spanning-tree portfast"], error_pattern=ERRORS, cmd_verify=True)  # fmt: skip
+        conn.send_config_set(
+            [
+                "interface GigabitEthernet1/0/5",
+                "switchport access vlan 130",
+                "no spanning-tree portfast",
+            ],
+            error_pattern=ERRORS,
+            cmd_verify=True,
+        )
         running = str(conn.send_command("show running-config interface GigabitEthernet1/0/5"))
         assert "switchport access vlan 130" in running and "vlan 120" not in running
         assert "portfast" not in running
@@ -75,8 +88,11 @@ def test_huawei_config_save_and_read_back(fresh_lab: Lab) -> None:
     conn = connect(fresh_lab, HUAWEI)
     try:
         assert conn.find_prompt() == "<SW-KKT-NGHI-SON>"
-        conn.send_config_set(["interface GigabitEthernet0/0/5", "port default vlan 130",
-                              "trust 8021p"], error_pattern=ERRORS, cmd_verify=True)  # fmt: skip
+        conn.send_config_set(
+            ["interface GigabitEthernet0/0/5", "port default vlan 130", "trust 8021p"],
+            error_pattern=ERRORS,
+            cmd_verify=True,
+        )
         text = str(
             conn.send_command("display current-configuration interface GigabitEthernet0/0/5")
         )
@@ -101,8 +117,13 @@ def test_invalid_lines_get_the_platform_error(fresh_lab: Lab, name: str) -> None
         assert ("% Invalid" if name == IOS else "Error:") in str(err.value)
         conn.exit_config_mode()
         with pytest.raises(ConfigInvalidException):
-            conn.send_config_set([f"interface {port}", "switchport access vlan 5000"
-                                  if name == IOS else "port default vlan 5000"], error_pattern=ERRORS)  # fmt: skip
+            conn.send_config_set(
+                [
+                    f"interface {port}",
+                    "switchport access vlan 5000" if name == IOS else "port default vlan 5000",
+                ],
+                error_pattern=ERRORS,
+            )
         conn.exit_config_mode()
     finally:
         conn.disconnect()
@@ -147,8 +168,14 @@ def test_ssh_drop_mid_config_leaves_the_first_lines_applied(fresh_lab: Lab) -> N
     fresh_lab.control.fault(IOS, "ssh-drop-mid-config", after=2)
     conn = connect(fresh_lab, IOS)
     with pytest.raises(Exception):  # noqa: B017 - netmiko raises OSError/EOFError/ReadTimeout
-        conn.send_config_set(["interface GigabitEthernet1/0/5", "switchport access vlan 130",
-                              "description half done", "no spanning-tree portfast"])  # fmt: skip
+        conn.send_config_set(
+            [
+                "interface GigabitEthernet1/0/5",
+                "switchport access vlan 130",
+                "description half done",
+                "no spanning-tree portfast",
+            ]
+        )
     fresh_lab.control.clear(IOS)
     conn = connect(fresh_lab, IOS)
     try:

@@ -250,29 +250,44 @@ class PolyBase(SimDevice):
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         await self.slow_down()
-        if self.fault("rate-limit") is not None:
-            return web.json_response(
-                {"success": False, "reason": "Service Unavailable"}, status=503
-            )
         path = request.path.replace("/rest/current/", "/rest/")
+        # A write refused before its handler runs is still a write received (check mode).
+        refused_write = await self._is_write(request, path)
+        if self.fault("rate-limit") is not None:
+            return self._refuse(refused_write, 503, "Service Unavailable")
         if path == "/rest/session":
             resp: web.StreamResponse = await handler(request)
             return resp
         session = self.session_of(request)
-        basic = self._basic_ok(request)
-        if session is None and not basic:
-            return web.json_response({"success": False, "reason": "Forbidden"}, status=403)
+        if session is None and not self._basic_ok(request):
+            return self._refuse(refused_write, 403, "Forbidden")
         if (
             self.xsrf
             and session is not None
             and request.method in ("POST", "PUT", "DELETE")
             and request.headers.get("x-xsrf-token") != session["xsrf"]
         ):
-            return web.json_response(
-                {"success": False, "reason": "XSRF token mismatch"}, status=403
-            )
+            return self._refuse(refused_write, 403, "XSRF token mismatch")
         resp = await handler(request)
         return resp
+
+    def _refuse(self, write: bool, status: int, reason: str) -> web.Response:
+        if write:
+            self.count_write()
+        return web.json_response({"success": False, "reason": reason}, status=status)
+
+    @staticmethod
+    async def _is_write(request: web.Request, path: str) -> bool:
+        if request.method == "DELETE":
+            return True
+        if request.method != "POST" or path == "/rest/session":
+            return False
+        if path == "/rest/config":
+            try:
+                return "vars" in json.loads(await request.read() or b"{}")
+            except ValueError:
+                return False
+        return True
 
     def _basic_ok(self, request: web.Request) -> bool:
         """Group Series 6.x also accepts Basic auth (assumption; Poly OS does not)."""
@@ -363,8 +378,12 @@ class PolyBase(SimDevice):
         self._expire()
         if self.fault("session-exhaustion") is not None or len(self.sessions) >= self.cap():
             return web.json_response(
-                {"success": False, "loginStatus": {"loginResult": "MAX_SESSIONS_REACHED"}},
-                status=403,
+                {
+                    "success": False,
+                    "reason": "SessionLimitReached",
+                    "loginStatus": {"loginResult": "MAX_SESSIONS_REACHED"},
+                },
+                status=409,
             )
         if not self.check_credentials(body.get("user"), body.get("password")):
             return web.json_response(
