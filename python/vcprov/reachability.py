@@ -35,6 +35,8 @@ def ask(target: Target) -> Answer:
         answer.model, answer.serial, answer.version = facts.model, facts.serial, facts.version
     except DeviceError as exc:
         answer.problem = f"{exc.kind}: {exc.message}"
+    except Exception as exc:  # a client library's own error: still an answer, not a crash
+        answer.problem = f"error: {exc.__class__.__name__}: {str(exc).strip()[:120]}"
     answer.seconds = time.monotonic() - t0
     return answer
 

@@ -659,6 +659,10 @@ class CliSwitch(SimDevice):
                     return
                 if shell.pending_save:
                     process.stdout.write(out)
+                elif not cmd:
+                    # An empty line always gets a fresh line and the prompt, even when it
+                    # raced the banner (netmiko's first "\n" may arrive before it).
+                    process.stdout.write("\r\n" + shell.prompt())
                 else:
                     process.stdout.write(out + shell.prompt())
         finally:
