@@ -113,8 +113,16 @@ def main() -> int:
             f"| {m['sites']} | {m['devices']} | {m['start_s_median']:.1f} s | "
             f"{m['peak_rss_mib_median']:.0f} MiB | {m['probe_answered']}/{m['probe_sample']} |"
         )
-    (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    table = "\n".join(lines) + "\n"
+    (RESULTS / "latest.md").write_text(table)
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
+    if start in text and end in text:
+        head, _, rest = text.partition(start)
+        _, _, tail = rest.partition(end)
+        readme.write_text(head + start + table + end + tail, encoding="utf-8")
+    print(table)
     return 0
 
 
