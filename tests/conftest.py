@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import itertools
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -91,3 +94,23 @@ def lab(lab_factory: LabFactory) -> Lab:
 def fresh_lab(lab_factory: LabFactory) -> Lab:
     """A 4-site lab of the test's own (for tests that change devices)."""
     return lab_factory(sites=4, deviations=False)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def package_server(lab_factory: LabFactory) -> Iterator[str]:
+    """The lab's firmware packages served over plain HTTP on 127.0.0.1 (base URL).
+
+    Stands in for the controller's package server in the simulator tests.
+    """
+    lab = lab_factory(sites=1)
+    root = Path(lab.doc["firmware"][0]["file"]).parent.parent
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import ssl
-import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -280,19 +275,6 @@ def test_reboot_goes_away_and_comes_back_with_a_new_certificate(fresh_lab: Lab) 
     dev = lab.control.wait_power(POLY_OS, "up", timeout=30)
     assert dev["last_shutdown"] == "UserInitiated"
     assert cert_of(lab, POLY_OS) != before
-
-
-@pytest.fixture(scope="module")
-def package_server(lab_factory: Any) -> Iterator[str]:
-    """The firmware packages of a lab, served over plain HTTP on 127.0.0.1."""
-    lab = lab_factory(sites=1)
-    root = Path(lab.doc["firmware"][0]["file"]).parent.parent
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def upgrade_via_pull(lab: Lab, name: str, url: str) -> None:

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import http.server
-import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -189,16 +183,9 @@ def test_rate_limit_fault_floods_503(fresh_lab: Lab) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def package_url(lab_factory: Any) -> Iterator[str]:
-    lab = lab_factory(sites=1)
-    root = Path(lab.doc["firmware"][0]["file"]).parent.parent
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/cisco-roomos/cisco-roomos-ce11.17.3.0.81a0d1f5a64.pkg"
-    server.shutdown()
+@pytest.fixture()
+def package_url(package_server: str) -> str:
+    return f"{package_server}/cisco-roomos/cisco-roomos-ce11.17.3.0.81a0d1f5a64.pkg"
 
 
 def upgrade(lab: Lab, package: str) -> None:

@@ -58,6 +58,18 @@ FAULT_KINDS = (
     "firmware-no-media",
 )
 FIRMWARE_FAULTS = tuple(k for k in FAULT_KINDS if k.startswith("firmware-"))
+# What every codec family supports (HTTPS API, calls, firmware).
+CODEC_FAULTS = frozenset(
+    {
+        "unreachable",
+        "slow",
+        "bad-credentials",
+        "session-exhaustion",
+        "rate-limit",
+        "in-call",
+        *FIRMWARE_FAULTS,
+    }
+)
 
 
 class LabError(Exception):

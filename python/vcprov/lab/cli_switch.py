@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import asyncssh
 
-from . import province
+from . import province, ssh
 from .base import SimDevice
 
 Node = list[Any]  # [line, [children...]]
@@ -507,10 +507,6 @@ class CliSwitch(SimDevice):
         super().__init__(ctx, spec, state)
         self.server: asyncssh.SSHAcceptor | None = None
         self.sessions: set[Any] = set()
-        if "ssh_host_key" not in self.state:
-            key = asyncssh.generate_private_key("ssh-ed25519")
-            self.state["ssh_host_key"] = key.export_private_key().decode()
-            self.save()
 
     # ------------------------------------------------------------------ config content
     def hostname(self) -> str:
@@ -579,29 +575,7 @@ class CliSwitch(SimDevice):
 
     # ------------------------------------------------------------------ SSH
     async def open_listeners(self) -> None:
-        key = asyncssh.import_private_key(self.state["ssh_host_key"])
-        dev = self
-
-        class Server(asyncssh.SSHServer):
-            def begin_auth(self, username: str) -> bool:
-                return True
-
-            def password_auth_supported(self) -> bool:
-                return True
-
-            def validate_password(self, username: str, password: str) -> bool:
-                return dev.check_credentials(username, password)
-
-        self.server = await asyncssh.create_server(
-            Server,
-            self.host,
-            self.port,
-            server_host_keys=[key],
-            process_factory=self._session,
-            line_editor=True,
-            encoding="utf-8",
-            keepalive_interval=0,
-        )
+        self.server = await ssh.serve(self, self.port, self._session)
 
     async def close_listeners(self) -> None:
         if self.server is not None:

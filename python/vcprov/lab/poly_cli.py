@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from . import ssh
+
 if TYPE_CHECKING:
     from .poly_rest import PolyGroupSeries
 
@@ -218,24 +220,8 @@ async def _lines(process: asyncssh.SSHServerProcess[str]) -> AsyncIterator[str]:
 
 
 async def start_cli(dev: PolyGroupSeries) -> Any:
-    key_text = dev.state.get("ssh_host_key")
-    if not key_text:
-        key_text = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
-        dev.state["ssh_host_key"] = key_text
-        dev.save()
-    key = asyncssh.import_private_key(key_text)
     sessions: set[Any] = set()
     dev.cli_sessions = sessions  # type: ignore[attr-defined]
-
-    class Server(asyncssh.SSHServer):
-        def begin_auth(self, username: str) -> bool:
-            return True
-
-        def password_auth_supported(self) -> bool:
-            return True
-
-        def validate_password(self, username: str, password: str) -> bool:
-            return dev.check_credentials(username, password)
 
     async def session(process: asyncssh.SSHServerProcess[str]) -> None:
         sessions.add(process)
@@ -260,12 +246,4 @@ async def start_cli(dev: PolyGroupSeries) -> Any:
             with contextlib.suppress(Exception):
                 process.exit(0)
 
-    return await asyncssh.create_server(
-        Server,
-        dev.host,
-        int(dev.spec.get("ssh_port", 8022)),
-        server_host_keys=[key],
-        process_factory=session,
-        line_editor=True,
-        encoding="utf-8",
-    )
+    return await ssh.serve(dev, int(dev.spec.get("ssh_port", 8022)), session)

@@ -28,7 +28,7 @@ from xml.sax.saxutils import quoteattr
 from aiohttp import web
 
 from . import catalog, province, tlsutil
-from .base import SimDevice
+from .base import CODEC_FAULTS, SimDevice
 
 DATA = Path(__file__).resolve().parent / "data"
 SECURE = "REMOVED_SECURE_CONTENT"
@@ -181,21 +181,7 @@ def valid_value(key: str, value: str) -> bool:
 
 class PolyBase(SimDevice):
     role = "endpoint"
-    supported_faults = frozenset(
-        {
-            "unreachable",
-            "slow",
-            "bad-credentials",
-            "session-exhaustion",
-            "rate-limit",
-            "in-call",
-            "firmware-download-fail",
-            "firmware-install-fail",
-            "firmware-boot-loop",
-            "firmware-config-loss",
-            "firmware-no-media",
-        }
-    )
+    supported_faults = CODEC_FAULTS
     session_cap: ClassVar[int] = 10
     xsrf: ClassVar[bool] = False
 

@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from . import province, tlsutil
-from .base import SimDevice
+from .base import CODEC_FAULTS, SimDevice
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parent / "data" / "roomos-xapi-11.14.json").read_text(
@@ -130,21 +130,7 @@ class RateLimiter:
 class CiscoRoomOS(SimDevice):
     family = "cisco-roomos"
     role = "endpoint"
-    supported_faults = frozenset(
-        {
-            "unreachable",
-            "slow",
-            "bad-credentials",
-            "session-exhaustion",
-            "rate-limit",
-            "in-call",
-            "firmware-download-fail",
-            "firmware-install-fail",
-            "firmware-boot-loop",
-            "firmware-config-loss",
-            "firmware-no-media",
-        }
-    )
+    supported_faults = CODEC_FAULTS
     reboot_seconds = 120.0
     install_seconds = 90.0
     max_sessions = 20
