@@ -446,3 +446,11 @@ def test_group_series_cli_drops_mid_config(fresh_lab: Lab) -> None:
         ssh.close()
     got = read(fresh_lab, GS, "qos.diffServ.audio", "qos.diffServ.video")
     assert got["qos.diffServ.audio"]["value"] == "40" and got["qos.diffServ.video"]["value"] == "34"
+
+
+def test_booleans_and_session_settings_have_value_spaces(fresh_lab: Lab) -> None:
+    out = write(fresh_lab, GS, sec__web__httpsOnly="maybe", sec__access__maxSessions="0")
+    assert all(v["result"] != "NOERROR" for v in out["vars"]), out
+    out = write(fresh_lab, GS, sec__web__httpsOnly="FALSE")
+    assert out["vars"][0]["result"] == "NOERROR"
+    assert read(fresh_lab, GS, "sec.web.httpsOnly")["sec.web.httpsOnly"]["value"] == "false"

@@ -160,6 +160,12 @@ REBOOT_KEYS = frozenset(
 )
 
 
+def is_boolean(key: str) -> bool:
+    """A true/false key: its factory value is a boolean, or its name says so."""
+    default = POLY_OS_DEFAULTS.get(key, GS_WEB_DEFAULTS.get(key, ""))
+    return default.lower() in BOOL or key.endswith((".enable", "enable", ".micMute"))
+
+
 def valid_value(key: str, value: str) -> bool:
     """The value space of a key: speeds, DSCP 0-63, booleans, enums, free strings."""
     if key in _ENUMS:
@@ -170,10 +176,13 @@ def valid_value(key: str, value: str) -> bool:
         return value.isdigit() and 0 <= int(value) <= 63
     if key.startswith("qos.intServ."):
         return value.isdigit() and 0 <= int(value) <= 7
-    if key.endswith(".enable") or key.endswith("enable") or key.endswith(".micMute"):
-        if key.endswith("Enable") and not key.endswith(".enable"):
-            pass
+    if is_boolean(key):
         return value.lower() in BOOL
+    if key in ("sec.access.maxSessions", "sec.web.idleSessionTimeout"):
+        return value.isdigit() and 1 <= int(value) <= 1000
+    default = POLY_OS_DEFAULTS.get(key, "")
+    if default.isdigit() and not value.isdigit():
+        return False
     if key == "device.local.timezone":
         return bool(re.fullmatch(r"[A-Z][A-Za-z]+(_[A-Za-z+\-0-9]+)+|UTC|GMT", value))
     return len(value) <= 255
@@ -517,8 +526,9 @@ class PolyBase(SimDevice):
             elif not valid_value(key, value):
                 result = "ERROR_INVALID_VALUE"
             else:
-                if key.endswith(".enable") or key.endswith("enable") or key.endswith("micMute"):
-                    value = value.lower() if value.lower() in BOOL else value
+                if is_boolean(key):  # stored as the device writes it: true or True
+                    capital = self.get(key)[:1].isupper()
+                    value = value.capitalize() if capital else value.lower()
                 if self.get(key) != value:
                     self.put(key, value)
                     if key in REBOOT_KEYS:
