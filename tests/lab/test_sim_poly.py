@@ -220,6 +220,7 @@ def test_in_call_fault_shows_a_call(fresh_lab: Lab) -> None:
     status = client.get(f"{base(fresh_lab, GS)}/rest/system/status").json()
     logout(fresh_lab, GS, client, h)
     assert confs[0]["id"] != "PENDING" and confs[0]["connections"][0]["state"] == "CONNECTED"
+    assert confs[-1]["id"] == "PENDING"
     assert next(i for i in status if i["name"] == "system.status.inacall")["state"] == ["on"]
 
 
@@ -454,3 +455,32 @@ def test_booleans_and_session_settings_have_value_spaces(fresh_lab: Lab) -> None
     out = write(fresh_lab, GS, sec__web__httpsOnly="FALSE")
     assert out["vars"][0]["result"] == "NOERROR"
     assert read(fresh_lab, GS, "sec.web.httpsOnly")["sec.web.httpsOnly"]["value"] == "false"
+
+
+def test_group_series_password_change(fresh_lab: Lab) -> None:
+    lab = fresh_lab
+    client, h = login(lab, GS)
+    url = base(lab, GS)
+    body = {
+        "ids": None,
+        "passwords": [{"password": "N3w-pass", "passwordType": "Admin"}],
+        "save": True,
+    }
+    refused = client.post(f"{url}/rest/security/profile/low/verify", json=body).json()
+    assert refused["passwordResults"][0]["error"] != "NOERROR"
+    ok = client.post(
+        f"{url}/rest/session",
+        json={
+            "action": "VerifyIdentity",
+            "passwordType": "Admin",
+            "password": lab.spec(GS)["password"],
+        },
+    ).json()
+    assert ok == {"verified": True}
+    done = client.post(f"{url}/rest/security/profile/low/verify", json=body).json()
+    assert done["passwordResults"][0]["error"] == "NOERROR"
+    logout(lab, GS, client, h)
+    resp = httpx.post(
+        f"{url}/rest/session", json={"user": "admin", "password": "N3w-pass"}, verify=False
+    )
+    assert resp.status_code == 200

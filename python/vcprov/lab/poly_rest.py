@@ -130,8 +130,25 @@ GS_SECURE = frozenset(
     {"management.provisioning.password", "sec.auth.admin.password", "snmp.auth.password"}
 )
 
-SPEEDS = ("64", "128", "192", "256", "320", "384", "512", "768", "1024", "1472", "1536",
-          "1920", "2048", "3072", "3840", "4096", "6144")  # fmt: skip
+SPEEDS = (
+    "64",
+    "128",
+    "192",
+    "256",
+    "320",
+    "384",
+    "512",
+    "768",
+    "1024",
+    "1472",
+    "1536",
+    "1920",
+    "2048",
+    "3072",
+    "3840",
+    "4096",
+    "6144",
+)
 BOOL = ("true", "false")
 _ENUMS: dict[str, tuple[str, ...]] = {
     "call.encryption.requireAES": ("When_Available", "Required_Video", "Required_All", "Off"),
@@ -363,11 +380,12 @@ class PolyBase(SimDevice):
             resp.del_cookie("session_id")
             return resp
         if action == "VerifyIdentity":
-            ok = (
-                self.session_of(request) is not None
-                and body.get("password") == self.state["password"]
-            )
-            return web.json_response({"success": ok}, status=200 if ok else 403)
+            # Group Series: confirm the current admin password before a password change.
+            session = self.session_of(request)
+            ok = session is not None and body.get("password") == self.state["password"]
+            if ok and session is not None:
+                session["verified"] = True
+            return web.json_response({"verified": ok}, status=200 if ok else 403)
         if action != "Login":
             return web.json_response({"success": False, "reason": "Unknown action"}, status=400)
         self._expire()
@@ -388,8 +406,14 @@ class PolyBase(SimDevice):
         sid = secrets.token_urlsafe(24)
         xsrf = secrets.token_urlsafe(16)
         peer = request.remote or ""
-        self.sessions[sid] = {"id": sid, "xsrf": xsrf, "last": time.monotonic(), "client": peer,
-                              "created": time.time(), "user": body.get("user")}  # fmt: skip
+        self.sessions[sid] = {
+            "id": sid,
+            "xsrf": xsrf,
+            "last": time.monotonic(),
+            "client": peer,
+            "created": time.time(),
+            "user": body.get("user"),
+        }
         resp = web.json_response(
             {
                 "loginStatus": {
@@ -509,8 +533,16 @@ class PolyBase(SimDevice):
                 out.append({"name": name, "result": "ERROR_INVALID_NAME"})
                 continue
             secure = self.secure(key)
-            out.append({"name": name, "result": "NOERROR", "value": "" if secure else self.get(key),
-                        "isEditable": True, "isHidden": False, "isSecure": secure})  # fmt: skip
+            out.append(
+                {
+                    "name": name,
+                    "result": "NOERROR",
+                    "value": "" if secure else self.get(key),
+                    "isEditable": True,
+                    "isHidden": False,
+                    "isSecure": secure,
+                }
+            )
         return web.json_response({"vars": out})
 
     def write_config(self, items: list[dict[str, Any]]) -> web.Response:
@@ -562,8 +594,11 @@ class PolyBase(SimDevice):
     async def h_dial(self, request: web.Request) -> web.Response:
         self.count_write()
         body = await request.json()
-        call = self.dial(str(body.get("address", "")), int(body.get("rate") or 0),
-                         str(body.get("dialType", "SIP")))  # fmt: skip
+        call = self.dial(
+            str(body.get("address", "")),
+            int(body.get("rate") or 0),
+            str(body.get("dialType", "SIP")),
+        )
         if call["state"] != "CONNECTED":
             return web.json_response({"success": False, "reason": call["reason"]}, status=400)
         return web.json_response(self.conference(call), status=201)
@@ -597,10 +632,17 @@ class PolyBase(SimDevice):
 
     def call_addresses(self) -> list[str]:
         user = self.get(self.native("comm.nics.sipnic.sipusername") or "")
-        return [a for a in (f"{user}@{self.ctx.hub.domain}" if user else "", user,
-                            self.get(self.native("comm.nics.h323nic.h323extension") or ""),
-                            self.get(self.native("comm.nics.h323nic.h323name") or ""),
-                            self.host) if a]  # fmt: skip
+        return [
+            a
+            for a in (
+                f"{user}@{self.ctx.hub.domain}" if user else "",
+                user,
+                self.get(self.native("comm.nics.h323nic.h323extension") or ""),
+                self.get(self.native("comm.nics.h323nic.h323name") or ""),
+                self.host,
+            )
+            if a
+        ]
 
     # ------------------------------------------------------------------ seeding
     def standard_values(self) -> dict[str, str]:
@@ -820,8 +862,10 @@ class PolyGroupSeries(PolyBase):
         return config
 
     def h323_standard(self) -> dict[str, str]:
-        return {"comm.callpreference.h323enable": "true",
-                "comm.nics.h323nic.gatekeeper.usegatekeeper": "SPECIFY"}  # fmt: skip
+        return {
+            "comm.callpreference.h323enable": "true",
+            "comm.nics.h323nic.gatekeeper.usegatekeeper": "SPECIFY",
+        }
 
     def get(self, key: str) -> str:
         if key == "system.info.humanreadableversion":
@@ -885,10 +929,11 @@ class PolyGroupSeries(PolyBase):
         )
 
     async def h_conferences(self, request: web.Request) -> web.Response:
+        # The PENDING placeholder is always there, in a call too (MV's captures).
         confs = [self.conference(c) for c in self.state["calls"]]
-        if not confs:
-            confs = [{"id": "PENDING", "isPendingConference": True, "isActive": False,
-                      "connections": []}]  # fmt: skip
+        confs.append(
+            {"id": "PENDING", "isPendingConference": True, "isActive": False, "connections": []}
+        )
         return web.json_response(confs)
 
     def routes(self) -> list[web.RouteDef]:
@@ -902,13 +947,26 @@ class PolyGroupSeries(PolyBase):
         return web.json_response(int(self.uptime()))
 
     async def h_verify(self, request: web.Request) -> web.Response:
+        """The new admin password, in the body MV captured from a Group 500:
+        ``{"ids": null, "passwords": [{"password", "passwordType": "Admin"}], "save": true}``,
+        after a VerifyIdentity of the same session."""
         self.count_write()
         body = await request.json()
-        if body.get("password") != self.state["password"] or not body.get("newPassword"):
-            return web.json_response({"success": False}, status=400)
-        if body.get("save"):
-            self.set_password(str(body["newPassword"]))
-        return web.json_response({"success": True})
+        session = self.session_of(request)
+        results = []
+        for item in body.get("passwords") or []:
+            new = str(item.get("password", ""))
+            kind = item.get("passwordType", "Admin")
+            if session is None or not session.get("verified"):
+                error = "ERROR_NOT_VERIFIED"
+            elif kind != "Admin" or not new:
+                error = "ERROR_INVALID_PASSWORD"
+            else:
+                error = "NOERROR"
+                if body.get("save"):
+                    self.set_password(new)
+            results.append({"error": error, "passwordType": kind})
+        return web.json_response({"idResults": [], "passwordResults": results})
 
     # The SSH CLI of Group Series (A.11) runs beside the REST server.
     async def open_listeners(self) -> None:
