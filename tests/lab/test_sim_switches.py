@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import time
+from pathlib import Path
 
 import pytest
 from netmiko import BaseConnection, ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
 from tests.conftest import Lab
+from vcprov.lab.base import LabContext
+from vcprov.lab.cli_switch import CiscoIOS, CiscoIOSXE, HuaweiVRP
 
 TYPES = {"cisco-ios": "cisco_ios", "cisco-iosxe": "cisco_xe", "huawei-vrp": "huawei_vrp"}
 ERRORS = r"^% Invalid|^Error:"
@@ -86,8 +90,10 @@ def test_cisco_config_save_and_read_back(fresh_lab: Lab, name: str) -> None:
 
 def test_huawei_config_save_and_read_back(fresh_lab: Lab) -> None:
     conn = connect(fresh_lab, HUAWEI)
+    before = fresh_lab.control.writes(HUAWEI)
     try:
         assert conn.find_prompt() == "<SW-KKT-NGHI-SON>"
+        # netmiko's timing-based Huawei config-mode check: about 9 s (switch-qos.md 3.7).
         conn.send_config_set(
             ["interface GigabitEthernet0/0/5", "port default vlan 130", "trust 8021p"],
             error_pattern=ERRORS,
@@ -105,6 +111,7 @@ def test_huawei_config_save_and_read_back(fresh_lab: Lab) -> None:
         assert "port default vlan 130" in str(conn.send_command("display saved-configuration"))
     finally:
         conn.disconnect()
+    assert fresh_lab.control.writes(HUAWEI) == before + 3 + 1  # 3 config lines + one save
 
 
 @pytest.mark.parametrize("name", [IOS, HUAWEI])
@@ -115,7 +122,8 @@ def test_invalid_lines_get_the_platform_error(fresh_lab: Lab, name: str) -> None
         with pytest.raises(ConfigInvalidException) as err:
             conn.send_config_set([f"interface {port}", "bogus command here"], error_pattern=ERRORS)
         assert ("% Invalid" if name == IOS else "Error:") in str(err.value)
-        conn.exit_config_mode()
+        # netmiko leaves the session in config mode; stay there (a Huawei config-mode check
+        # costs 2 s of netmiko timing reads).
         with pytest.raises(ConfigInvalidException):
             conn.send_config_set(
                 [
@@ -123,20 +131,53 @@ def test_invalid_lines_get_the_platform_error(fresh_lab: Lab, name: str) -> None
                     "switchport access vlan 5000" if name == IOS else "port default vlan 5000",
                 ],
                 error_pattern=ERRORS,
+                enter_config_mode=False,
+                exit_config_mode=False,
             )
-        conn.exit_config_mode()
+        conn.send_command("return" if name == HUAWEI else "end", expect_string=r"[>#]\s*$")
+        text = show_run(conn, name == HUAWEI)
     finally:
         conn.disconnect()
+    assert "bogus" not in text and "5000" not in text
 
 
-def test_iosxe_rejects_mls_qos(fresh_lab: Lab) -> None:
+def test_iosxe_rejects_mls_qos_and_unknown_policies(fresh_lab: Lab) -> None:
     conn = connect(fresh_lab, XE)
+    port = "int Gi1/0/5"  # abbreviated as operators type it; stored with the full name
     try:
         with pytest.raises(ConfigInvalidException):
             conn.send_config_set(["mls qos"], error_pattern=ERRORS)
         conn.exit_config_mode()
+        with pytest.raises(ConfigInvalidException):
+            conn.send_config_set(
+                [port, "service-policy output NO-SUCH-POLICY"], error_pattern=ERRORS
+            )
+        conn.exit_config_mode()
+        conn.send_config_set(
+            [
+                "policy-map VC-NEW",
+                "class VC-AUDIO",
+                "priority level 1 percent 20",
+                port,
+                "service-policy output VC-NEW",
+            ],
+            error_pattern=ERRORS,
+            cmd_verify=True,
+        )
+        text = str(conn.send_command("show running-config"))
+        policy = str(conn.send_command("show policy-map interface Gi1/0/5"))
     finally:
         conn.disconnect()
+    assert "NO-SUCH-POLICY" not in text and "\nmls qos" not in text
+    assert "interface Gi1/0/5" not in text
+    lines = text.splitlines()
+    at = lines.index("policy-map VC-NEW")
+    assert lines[at + 1 : at + 3] == [" class VC-AUDIO", "  priority level 1 percent 20"]
+    # re-setting the output policy replaces the old one
+    assert (
+        "service-policy output VC-NEW" in text and "service-policy output VC-EDGE-OUT" not in text
+    )
+    assert "Service-policy output: VC-NEW" in policy
 
 
 def test_textfsm_parsing(lab: Lab) -> None:
@@ -146,10 +187,22 @@ def test_textfsm_parsing(lab: Lab) -> None:
         assert isinstance(ver, list) and ver[0]["version"] == "15.2(7)E8"
         assert ver[0]["hostname"] == "SW-TINH-UY" and ver[0]["serial"] == [lab.spec(IOS)["serial"]]
         sw = conn.send_command("show interfaces switchport", use_textfsm=True)
-        port = next(p for p in sw if p["interface"] == "Gi1/0/5")  # type: ignore[union-attr]
-        assert port["access_vlan"] == "120"
-        cdp = conn.send_command("show cdp neighbors", use_textfsm=True)
-        assert isinstance(cdp, list) and cdp[0]["neighbor_name"] == "tinh-uy-codec"
+        assert isinstance(sw, list)
+        port = next(p for p in sw if p["interface"] == "Gi1/0/5")
+        assert port["access_vlan"] == "120" and port["admin_mode"] == "static access"
+        status = conn.send_command("show interfaces status", use_textfsm=True)
+        assert isinstance(status, list)
+        row = next(p for p in status if p["port"] == "Gi1/0/5")
+        assert (row["status"], row["vlan_id"]) == ("connected", "120")
+        codec = lab.spec("tinh-uy-codec")
+        for command in ("show cdp neighbors", "show lldp neighbors"):
+            table = conn.send_command(command, use_textfsm=True)
+            assert isinstance(table, list) and table[0]["neighbor_name"] == "tinh-uy-codec"
+        for command in ("show cdp neighbors detail", "show lldp neighbors detail"):
+            table = conn.send_command(command, use_textfsm=True)
+            assert isinstance(table, list) and table[0]["neighbor_name"] == "tinh-uy-codec"
+            assert table[0]["mgmt_address"] == codec["host"]
+            assert codec["model"] in table[0]["neighbor_description"]
         assert "trust state: trust dscp" in str(conn.send_command("show mls qos interface Gi1/0/5"))
     finally:
         conn.disconnect()
@@ -158,8 +211,10 @@ def test_textfsm_parsing(lab: Lab) -> None:
         ver = conn.send_command("display version", use_textfsm=True)
         assert isinstance(ver, list) and ver[0]["vrp_version"] == "5.170"
         assert "V200R019C10SPC500" in ver[0]["product_version"]
-        lldp = str(conn.send_command("display lldp neighbor"))
-        assert "kkt-nghi-son-codec" in lldp
+        assert ver[0]["model"].startswith(lab.spec(HUAWEI)["model"]) and ver[0]["uptime"]
+        lldp = conn.send_command("display lldp neighbor", use_textfsm=True)
+        assert isinstance(lldp, list) and lldp[0]["neighbor_name"] == "kkt-nghi-son-codec"
+        assert lldp[0]["local_interface"] == lab.spec(HUAWEI)["codec_port"]
     finally:
         conn.disconnect()
 
@@ -174,7 +229,8 @@ def test_ssh_drop_mid_config_leaves_the_first_lines_applied(fresh_lab: Lab) -> N
                 "switchport access vlan 130",
                 "description half done",
                 "no spanning-tree portfast",
-            ]
+            ],
+            read_timeout=2,  # netmiko does not notice a closed channel: it times out
         )
     fresh_lab.control.clear(IOS)
     conn = connect(fresh_lab, IOS)
@@ -201,8 +257,16 @@ def test_reboot_loses_unsaved_changes(fresh_lab: Lab) -> None:
 
 def test_session_exhaustion_and_slow(fresh_lab: Lab) -> None:
     fresh_lab.control.fault(HUAWEI, "session-exhaustion")
+    d = fresh_lab.spec(HUAWEI)
     with pytest.raises(Exception):  # noqa: B017 - the session is closed before any prompt
-        connect(fresh_lab, HUAWEI)
+        ConnectHandler(
+            device_type="huawei_vrp",
+            host=d["host"],
+            port=d["port"],
+            username=d["username"],
+            password=d["password"],
+            read_timeout_override=2,
+        )
     fresh_lab.control.clear(HUAWEI)
     conn = connect(fresh_lab, IOS)
     try:
@@ -213,3 +277,23 @@ def test_session_exhaustion_and_slow(fresh_lab: Lab) -> None:
     finally:
         fresh_lab.control.clear(IOS)
         conn.disconnect()
+
+
+@pytest.mark.parametrize("name", [IOS, XE, HUAWEI])
+def test_deviations_change_running_and_startup(lab: Lab, name: str, tmp_path: Path) -> None:
+    (tmp_path / "devices").mkdir()
+    spec = lab.spec(name)
+    cls = {"cisco-ios": CiscoIOS, "cisco-iosxe": CiscoIOSXE, "huawei-vrp": HuaweiVRP}
+    dev = cls[spec["family"]](LabContext(state_dir=tmp_path), spec, None)
+    standard = dev.standard_config()
+    assert standard["running"] == standard["startup"]
+    for seed in range(5):
+        config = dev.standard_config()
+        done = dev.deviate(config, random.Random(seed))
+        assert 1 <= len(done) <= 3
+        assert config["running"] != standard["running"]
+        assert config["startup"] == config["running"]
+    factory = dev.factory_config()
+    text = dev.render(factory["running"])
+    assert ("sysname HUAWEI" if name == HUAWEI else "hostname Switch") in text
+    assert "trust" not in text and "VC codec" not in text

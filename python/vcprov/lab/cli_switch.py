@@ -119,8 +119,11 @@ IOS = Dialect(
         r"description",
         r"switchport mode",
         r"switchport access vlan",
+        r"switchport voice vlan",
         r"mls qos trust",
         r"spanning-tree portfast",
+        r"spanning-tree bpduguard",
+        r"power inline",
         r"transport input",
         r"name",
     ),
@@ -159,7 +162,10 @@ IOSXE = Dialect(
         r"description",
         r"switchport mode",
         r"switchport access vlan",
+        r"switchport voice vlan",
         r"spanning-tree portfast",
+        r"spanning-tree bpduguard",
+        r"power inline",
         r"transport input",
         r"service-policy input",
         r"service-policy output",
@@ -401,7 +407,7 @@ class SwitchSession:
         if self.pending_save:
             self.pending_save = False
             if line.lower().startswith("y"):
-                self.dev.save_startup()
+                self.dev.save_startup(count=False)  # "save" itself was counted
                 return (
                     "Now saving the current configuration to the slot 0.\r\n"
                     "Save the configuration successfully.\r\n"
@@ -456,6 +462,8 @@ class SwitchSession:
             else:
                 self.config_mode = False
             return ""
+        if d.name == "huawei-vrp" and line == "save":
+            return self.exec_command(line)  # VRP saves from the system view too
         dev.count_write()
         self.config_lines += 1
         drop = dev.fault("ssh-drop-mid-config")
@@ -467,7 +475,7 @@ class SwitchSession:
             return self.exec_command(line[3:])
         cfg = Config(d, dev.config["running"])
         negate = line.startswith(d.negate + " ")
-        body = line[len(d.negate) + 1 :] if negate else line
+        body = _full_interface(line[len(d.negate) + 1 :] if negate else line)
         # Walk up the context stack until the line is valid there (as IOS does).
         for depth in range(len(self.stack), -1, -1):
             parent = self.stack[depth - 1][1] if depth else cfg.tree
@@ -477,6 +485,8 @@ class SwitchSession:
         else:
             return self.error(line)
         self.stack = self.stack[:depth]
+        if not negate and not self._references_ok(cfg, body):
+            return self.error(line)
         if negate:
             cfg.negate(parent, body)
             dev.touch()
@@ -489,6 +499,17 @@ class SwitchSession:
         ):
             self.stack.append(node)
         return ""
+
+    @staticmethod
+    def _references_ok(cfg: Config, body: str) -> bool:
+        """A service-policy / traffic-policy line must name a policy that exists."""
+        m = re.fullmatch(r"service-policy (?:input|output) (\S+)", body)
+        if m and cfg.dialect.name == "cisco-iosxe":
+            return find(cfg.tree, f"policy-map {m.group(1)}") is not None
+        m = re.fullmatch(r"traffic-policy (\S+) (?:inbound|outbound)", body)
+        if m and cfg.dialect.name == "huawei-vrp":
+            return find(cfg.tree, f"traffic policy {m.group(1)}") is not None
+        return True
 
     def _negatable(self, context: str, body: str) -> bool:
         patterns = self.dialect.grammar.get(context, ())
@@ -520,8 +541,9 @@ class CliSwitch(SimDevice):
         self.state["changed_at"] = time.time()
         self.save()
 
-    def save_startup(self) -> None:
-        self.count_write()
+    def save_startup(self, count: bool = True) -> None:
+        if count:
+            self.count_write()
         self.config["startup"] = _copy(self.config["running"])
         self.save()
 
@@ -558,6 +580,11 @@ class CliSwitch(SimDevice):
     # ------------------------------------------------------------------ show
     def show(self, line: str) -> str | None:
         raise NotImplementedError
+
+    def codec_address(self) -> str:
+        """The management address of the codec on the port (when the lab knows it)."""
+        codec = self.ctx.devices.get(self.spec["codec"])
+        return codec.host if codec is not None else "192.0.2.10"
 
     def render(self, tree: list[Node]) -> str:
         if self.dialect.name == "huawei-vrp":
@@ -657,10 +684,20 @@ def expand(name: str) -> str:
     if not m:
         return name.strip()
     prefix, num = m.groups()
+    if prefix.lower() == "ge":  # Huawei's short form
+        return "GigabitEthernet" + num
     for short, full in _ABBREV.items():
         if full.lower().startswith(prefix.lower()) and prefix.lower().startswith(short):
             return full + num
     return prefix + num
+
+
+def _full_interface(line: str) -> str:
+    """``int Gi1/0/5`` -> ``interface GigabitEthernet1/0/5`` (the device stores full names)."""
+    words = line.split(None, 1)
+    if len(words) == 2 and len(words[0]) >= 3 and "interface".startswith(words[0].lower()):
+        return "interface " + expand(words[1])
+    return line
 
 
 def _uptime(booted: float) -> str:
@@ -753,6 +790,8 @@ class _CiscoBase(CliSwitch):
             return self.render(self.config["startup"])
         if line in ("show version", "sh ver"):
             return self.show_version()
+        if line in ("show ntp associations", "sh ntp assoc"):
+            return self.show_ntp()
         if line == "show clock":
             return time.strftime("*%H:%M:%S.000 UTC %a %b %d %Y", time.gmtime())
         if line in ("show interfaces switchport", "show interfaces status"):
@@ -769,6 +808,19 @@ class _CiscoBase(CliSwitch):
         if words[:3] == ["show", "policy-map", "interface"]:
             return self.show_policy_interface(" ".join(words[3:]))
         return None
+
+    def show_ntp(self) -> str:
+        servers = [
+            n[0].split()[2] for n in self.config["running"] if n[0].startswith("ntp server ")
+        ]
+        out = ["  address         ref clock       st   when   poll reach  delay  offset   disp"]
+        for i, server in enumerate(servers):
+            mark = "*~" if i == 0 else "+~"
+            out.append(
+                f"{mark}{server[:15]:<15} .GPS.            1     33     64   377  1.234   0.123  0.456"
+            )
+        out.append(" * sys.peer, # selected, + candidate, - outlyer, x falseticker, ~ configured")
+        return "\r\n".join(out)
 
     def show_version(self) -> str:
         v = self.version
@@ -889,17 +941,42 @@ class _CiscoBase(CliSwitch):
 
     def show_neighbors(self, line: str) -> str:
         codec = self.spec["codec"]
-        port = "Gig " + self.spec["codec_port"].removeprefix("GigabitEthernet")
+        model = self.spec["codec_model"]
+        full = self.spec["codec_port"]
+        port = "Gig " + full.removeprefix("GigabitEthernet")
+        short = "Gi" + full.removeprefix("GigabitEthernet")
+        if "lldp" in line and "detail" in line:
+            return (
+                "------------------------------------------------\r\n"
+                f"Local Intf: {short}\r\n"
+                "Chassis id: 0004.f2aa.0001\r\n"
+                "Port id: eth0\r\n"
+                "Port Description: eth0\r\n"
+                f"System Name: {codec}\r\n\r\n"
+                "System Description: \r\n"
+                f"{model}\r\n\r\n"
+                "Time remaining: 110 seconds\r\n"
+                "System Capabilities: T\r\n"
+                "Enabled Capabilities: T\r\n"
+                "Management Addresses:\r\n"
+                f"    IP: {self.codec_address()}\r\n"
+                "Auto Negotiation - supported, enabled\r\n"
+                "Physical media capabilities:\r\n"
+                "    1000baseT(FD)\r\n"
+                "Media Attachment Unit type: 30\r\n"
+                "Vlan ID: - not advertised\r\n\r\n"
+                "\r\nTotal entries displayed: 1"
+            )
         if "detail" in line:
-            proto = "LLDP" if "lldp" in line else "CDP"
             return (
                 "-------------------------\r\n"
                 f"Device ID: {codec}\r\n"
                 "Entry address(es): \r\n"
-                f"Platform: {self.spec['codec_model']},  Capabilities: Phone Host\r\n"
-                f"Interface: {self.spec['codec_port']},  Port ID (outgoing port): eth0\r\n"
+                f"  IP address: {self.codec_address()}\r\n"
+                f"Platform: {model},  Capabilities: Host Phone\r\n"
+                f"Interface: {full},  Port ID (outgoing port): eth0\r\n"
                 "Holdtime : 150 sec\r\n\r\n"
-                f"Version :\r\n{proto} neighbour (video endpoint)\r\n\r\n"
+                f"Version :\r\n{model}\r\n\r\n"
                 "advertisement version: 2\r\n"
                 "Duplex: full\r\n\r\n"
                 "Total cdp entries displayed : 1"
@@ -910,7 +987,7 @@ class _CiscoBase(CliSwitch):
                 "    (R) Router, (B) Bridge, (T) Telephone, (C) DOCSIS Cable Device\r\n"
                 "    (W) WLAN Access Point, (P) Repeater, (S) Station, (O) Other\r\n\r\n"
                 "Device ID           Local Intf     Hold-time  Capability      Port ID\r\n"
-                f"{codec[:20]:<20}{'Gi' + self.spec['codec_port'].removeprefix('GigabitEthernet'):<15}120        T               eth0\r\n\r\n"
+                f"{codec[:20]:<20}{short:<15}120        T               eth0\r\n\r\n"
                 "Total entries displayed: 1"
             )
         return (
@@ -918,7 +995,7 @@ class _CiscoBase(CliSwitch):
             "                  S - Switch, H - Host, I - IGMP, r - Repeater, P - Phone,\r\n"
             "                  D - Remote, C - CVTA, M - Two-port Mac Relay\r\n\r\n"
             "Device ID        Local Intrfce     Holdtme    Capability  Platform  Port ID\r\n"
-            f"{codec[:16]:<17}{port:<18}150              H P    {self.spec['codec_model'][:9]:<9} eth0\r\n\r\n"
+            f"{codec[:16]:<17}{port:<18}150              H P    {model[:9]:<9} eth0\r\n\r\n"
             "Total cdp entries displayed : 1"
         )
 
@@ -1190,6 +1267,7 @@ class HuaweiVRP(CliSwitch):
                 "System capabilities supported   :telephone\r\n"
                 "System capabilities enabled     :telephone\r\n"
                 "Management address type  :ipv4\r\n"
+                f"Management address       :{self.codec_address()}\r\n"
                 "Expired time   :110s\r\n"
             )
         if line == "display interface brief":
