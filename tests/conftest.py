@@ -7,6 +7,7 @@ import http.server
 import itertools
 import json
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,12 +27,25 @@ def _worker_index() -> int:
     return int(worker.removeprefix("gw") or 0)
 
 
-_nets = itertools.count(40 + 25 * _worker_index())
+_nets = itertools.count(40 + 25 * _worker_index())  # up to 25 labs per worker, then on
 
 
 def next_net() -> int:
-    """A fresh 127.N.0.0/16 block for one lab of this test worker."""
-    return next(_nets)
+    """A fresh 127.N.0.0/16 block for one lab of this test worker.
+
+    Blocks whose first address is already taken (another test run on the same machine)
+    are skipped.
+    """
+    while True:
+        net = next(_nets)
+        probe = socket.socket()
+        try:
+            probe.bind((f"127.{net}.0.1", 8443))
+        except OSError:
+            continue
+        finally:
+            probe.close()
+        return net
 
 
 class Lab:
