@@ -105,9 +105,11 @@ def lab(lab_factory: LabFactory) -> Lab:
 
 
 @pytest.fixture()
-def fresh_lab(lab_factory: LabFactory) -> Lab:
-    """A 4-site lab of the test's own (for tests that change devices)."""
-    return lab_factory(sites=4, deviations=False)
+def fresh_lab(lab_factory: LabFactory) -> Iterator[Lab]:
+    """A 4-site lab of the test's own (for tests that change devices), stopped after it."""
+    lab = lab_factory(sites=4, deviations=False)
+    yield lab
+    lab.stop()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
