@@ -2,7 +2,7 @@
 
 A family simulator (``poly.py``, ``roomos.py``, ``switches.py``) subclasses :class:`SimDevice`
 and implements the protocol servers and the configuration semantics of its family.  This
-module knows nothing of any protocol.  It must never import from ``vcprov.devices``: the
+module knows nothing of any protocol.  It must never import the drivers' package: the
 lab follows the reference on its own so that a driver's mistake is caught, not mirrored.
 
 State model

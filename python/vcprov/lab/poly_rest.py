@@ -464,8 +464,52 @@ class PolyBase(SimDevice):
     async def h_system(self, request: web.Request) -> web.Response:
         return web.json_response(self.system())
 
-    def system(self) -> dict[str, Any]:
+    # Family data: where H.323 is switched on and how the gatekeeper mode is set.
+    h323_enable_key: ClassVar[str] = ""
+    gatekeeper_mode_key: ClassVar[str] = ""
+
+    def sip_registered(self) -> bool:
+        n = self.native
+        return (
+            self.b(n("comm.callpreference.sipenable") or "")
+            and self.ctx.hub.sip_registrar
+            in (
+                self.get(n("comm.nics.sipnic.sipregistrarserver") or ""),
+                self.get(n("comm.nics.sipnic.sipproxyserver") or ""),
+            )
+            and bool(self.get(n("comm.nics.sipnic.sipusername") or ""))
+            and self.media_ok()
+        )
+
+    def h323_registered(self) -> bool:
+        gatekeeper = self.native("comm.nics.h323nic.gatekeeper.gkipaddress") or ""
+        return (
+            self.b(self.h323_enable_key)
+            and self.get(self.gatekeeper_mode_key).upper() in ("SPECIFY", "AUTO")
+            and self.get(gatekeeper) == self.ctx.hub.gatekeeper
+            and self.media_ok()
+        )
+
+    def software(self) -> dict[str, Any]:
+        """The family's version fields of /rest/system."""
         raise NotImplementedError
+
+    def system(self) -> dict[str, Any]:
+        return {
+            **self.software(),
+            "buildType": "Release",
+            "hardwareVersion": "1",
+            "lanStatus": {"duplex": "FULL", "speedMbps": 1000, "state": "LAN_UP"},
+            "model": self.spec["model"],
+            "rebootNeeded": self.reboot_needed,
+            "serialNumber": self.spec["serial"],
+            "state": "INCALL" if self.in_call() else "ASLEEP",
+            "systemName": self.get("device.local.deviceName"),
+            "systemTime": int(time.time() * 1000),
+            "timeOffset": 25200000,
+            "timeServerState": "TIMESERVER_UP",
+            "uptime": self.uptime(),
+        }
 
     def status_items(self) -> list[tuple[str, str, str]]:
         """(name, language tag, state) of /rest/system/status."""
@@ -723,6 +767,12 @@ class PolyOS(PolyBase):
     """Poly OS (G7500): provisioning names, XSRF, 50 sessions, 180 s reboot."""
 
     family = "poly-os"
+    h323_enable_key = "voIpProt.H323.enable"
+    gatekeeper_mode_key = "voIpProt.H323.gk.mode"
+
+    def software(self) -> dict[str, Any]:
+        return {"softwareVersion": self.version, "build": catalog.BUILDS.get(self.version, "0")}
+
     session_cap = 50
     xsrf = True
     reboot_seconds = 180.0
@@ -755,45 +805,6 @@ class PolyOS(PolyBase):
 
     def h323_standard(self) -> dict[str, str]:
         return {"voIpProt.H323.enable": "true", "voIpProt.H323.gk.mode": "Specify"}
-
-    def sip_registered(self) -> bool:
-        hub = self.ctx.hub
-        return (
-            self.b("voIpProt.SIP.enable")
-            and hub.sip_registrar
-            in (
-                self.get("voIpProt.SIP.registrarServer"),
-                self.get("voIpProt.SIP.proxyServer"),
-            )
-            and bool(self.get("voIpProt.SIP.userName"))
-            and self.media_ok()
-        )
-
-    def h323_registered(self) -> bool:
-        return (
-            self.b("voIpProt.H323.enable")
-            and self.get("voIpProt.H323.gk.mode") in ("Specify", "Auto")
-            and self.get("voIpProt.H323.gk.ipAddress") == self.ctx.hub.gatekeeper
-            and self.media_ok()
-        )
-
-    def system(self) -> dict[str, Any]:
-        return {
-            "build": catalog.BUILDS.get(self.version, "0"),
-            "buildType": "Release",
-            "hardwareVersion": "1",
-            "lanStatus": {"duplex": "FULL", "speedMbps": 1000, "state": "LAN_UP"},
-            "model": self.spec["model"],
-            "rebootNeeded": self.reboot_needed,
-            "serialNumber": self.spec["serial"],
-            "softwareVersion": self.version,
-            "state": "INCALL" if self.in_call() else "ASLEEP",
-            "systemName": self.get("device.local.deviceName"),
-            "systemTime": int(time.time() * 1000),
-            "timeOffset": 25200000,
-            "timeServerState": "TIMESERVER_UP",
-            "uptime": self.uptime(),
-        }
 
     async def h_status(self, request: web.Request) -> web.Response:
         return web.json_response(
@@ -833,6 +844,16 @@ class PolyGroupSeries(PolyBase):
     """Group Series 500/310/700: web names, PENDING idle conference, 10 sessions, SSH CLI."""
 
     family = "poly-group-series"
+    h323_enable_key = "comm.callpreference.h323enable"
+    gatekeeper_mode_key = "comm.nics.h323nic.gatekeeper.usegatekeeper"
+
+    def software(self) -> dict[str, Any]:
+        return {
+            "softwareVersion": f"Release - {self.version}",
+            "build": self.version.rpartition("-")[2],
+            "rcBatteryCondition": "BATTERY_GOOD",
+        }
+
     supported_faults = PolyBase.supported_faults | {"ssh-drop-mid-config"}
     session_cap = 10
     xsrf = False
@@ -871,47 +892,6 @@ class PolyGroupSeries(PolyBase):
         if key == "system.info.humanreadableversion":
             return f"Release - {self.version}"
         return super().get(key)
-
-    def sip_registered(self) -> bool:
-        hub = self.ctx.hub
-        return (
-            self.b("comm.callpreference.sipenable")
-            and hub.sip_registrar
-            in (
-                self.get("comm.nics.sipnic.sipregistrarserver"),
-                self.get("comm.nics.sipnic.sipproxyserver"),
-            )
-            and bool(self.get("comm.nics.sipnic.sipusername"))
-            and self.media_ok()
-        )
-
-    def h323_registered(self) -> bool:
-        return (
-            self.b("comm.callpreference.h323enable")
-            and self.get("comm.nics.h323nic.gatekeeper.usegatekeeper") in ("SPECIFY", "AUTO")
-            and self.get("comm.nics.h323nic.gatekeeper.gkipaddress") == self.ctx.hub.gatekeeper
-            and self.media_ok()
-        )
-
-    def system(self) -> dict[str, Any]:
-        build = self.version.rpartition("-")[2]
-        return {
-            "build": build,
-            "buildType": "Release",
-            "hardwareVersion": "1",
-            "lanStatus": {"duplex": "FULL", "speedMbps": 1000, "state": "LAN_UP"},
-            "model": self.spec["model"],
-            "rcBatteryCondition": "BATTERY_GOOD",
-            "rebootNeeded": self.reboot_needed,
-            "serialNumber": self.spec["serial"],
-            "softwareVersion": f"Release - {self.version}",
-            "state": "INCALL" if self.in_call() else "ASLEEP",
-            "systemName": self.get("device.local.deviceName"),
-            "systemTime": int(time.time() * 1000),
-            "timeOffset": 25200000,
-            "timeServerState": "TIMESERVER_UP",
-            "uptime": self.uptime(),
-        }
 
     def status_items(self) -> list[tuple[str, str, str]]:
         return [
