@@ -1,16 +1,147 @@
 """Cisco RoomOS (and CE) codecs over the xAPI on HTTPS (endpoint-apis.md part B).
 
 One session per run (``/xmlapi/session/begin`` -> cookie): sessions are served at 15
-requests per second where Basic auth gets 1.  Errors come back as HTTP 200 bodies.
+requests per second where Basic auth gets 1; a full queue answers 503, retried briefly.
+Errors come back as HTTP 200 bodies (``<Error>``, ``<ActionError>``): every putxml answer is
+parsed.  Configuration is read in one ``GET /getxml?location=/Configuration`` and written in
+one ``POST /putxml`` ``<Configuration>`` document; multi-item keys (``SIP Proxy[1]
+Address``) carry ``item="N"``.  Hidden values read back as ``***``.
 """
 
 from __future__ import annotations
 
+import re
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
-from .base import AuthFailed, Endpoint, Facts, ProtocolError, Target, Unreachable
+from ..standard import SETTINGS
+from .base import (
+    UNREADABLE,
+    ApplyError,
+    AuthFailed,
+    Change,
+    Endpoint,
+    EndpointStatus,
+    Facts,
+    ProtocolError,
+    Snapshot,
+    Target,
+    Unreachable,
+    Unreadable,
+)
+
+HIDDEN = "***"
+NAME_MAX = 50  # SystemUnit Name MaxLength (xAPI schema 11.14): longer names are clipped
+RETRIES_503 = 3
+
+# neutral setting -> xConfiguration path (xAPI schema 11.14)
+KEYS: dict[str, str] = {
+    "identity.system_name": "SystemUnit Name",
+    "call.max_rate_in_kbps": "Conference MaxReceiveCallRate",
+    "call.max_rate_out_kbps": "Conference DefaultCall Rate",
+    "call.encryption": "Conference Encryption Mode",
+    "call.auto_answer": "Conference AutoAnswer Mode",
+    "call.auto_answer_mute": "Conference AutoAnswer Mute",
+    "sip.enabled": "NetworkServices SIP Mode",
+    "sip.domain": "SIP URI",  # <user>@<domain>
+    "sip.proxy": "SIP Proxy[1] Address",
+    "sip.user": "SIP URI",
+    "h323.enabled": "NetworkServices H323 Mode",
+    "h323.gatekeeper": "H323 Gatekeeper Address",
+    "h323.name": "H323 H323Alias ID",
+    "h323.e164": "H323 H323Alias E164",
+    "qos.diffserv": "Network[1] QoS Mode",
+    "qos.dscp.audio": "Network[1] QoS Diffserv Audio",
+    "qos.dscp.video": "Network[1] QoS Diffserv Video",
+    "qos.dscp.signalling": "Network[1] QoS Diffserv Signalling",
+    "time.ntp_servers": "NetworkServices NTP Server[1] Address",
+    "time.zone": "Time Zone",
+    "snmp.enabled": "NetworkServices SNMP Mode",
+    "snmp.community": "NetworkServices SNMP CommunityName",
+    "mgmt.https_only": "NetworkServices HTTP Mode",
+    "mgmt.tls_min": "NetworkServices HTTPS Server MinimumTLSVersion",
+    "mgmt.provisioning": "Provisioning Mode",
+}
+_EXTRA_KEYS: dict[str, tuple[str, ...]] = {
+    "time.ntp_servers": ("NetworkServices NTP Server[2] Address", "NetworkServices NTP Mode"),
+    "h323.gatekeeper": ("H323 CallSetup Mode",),
+}
+UNSUPPORTED: dict[str, str] = {
+    "sip.registrar": (
+        "RoomOS registers through its SIP proxy (SIP Proxy[1] Address, set from sip.proxy); "
+        "it has no separate registrar setting"
+    ),
+    "snmp.trap_target": (
+        "RoomOS 11.14 NetworkServices SNMP has Mode, CommunityName, SystemContact and "
+        "SystemLocation only: no trap destination (xAPI schema 11.14)"
+    ),
+    "mgmt.telnet": "RoomOS has no telnet service to turn off (NetworkServices has no Telnet key)",
+    "mgmt.auto_update": (
+        "RoomOS updates itself only through its provisioning mode, which mgmt.provisioning "
+        "turns off"
+    ),
+}
+
+_ON_OFF = {"On": True, "Off": False}
+_ENCRYPTION = {"BestEffort": "when_available", "On": "required", "Off": "off"}
+_ENCRYPTION_OUT = {v: k for k, v in _ENCRYPTION.items()}
+_PATH_TOKEN = re.compile(r"^(?P<name>[A-Za-z0-9]+)(\[(?P<item>\d+)\])?$")
+
+
+def _tokens(path: str) -> list[tuple[str, str | None]]:
+    out = []
+    for token in path.split():
+        m = _PATH_TOKEN.match(token)
+        if not m:
+            raise ValueError(f"bad xConfiguration path {path!r}")
+        out.append((m["name"], m["item"]))
+    return out
+
+
+def _find(config: ET.Element, path: str) -> ET.Element | None:
+    node: ET.Element | None = config
+    for name, item in _tokens(path):
+        assert node is not None
+        children = [c for c in node if c.tag == name]
+        if not children:
+            return None
+        want = item or "1"
+        chosen = [c for c in children if c.get("item", "1") == want]
+        node = chosen[0] if chosen else None
+        if node is None:
+            return None
+    return node
+
+
+def _document(values: Mapping[str, str]) -> bytes:
+    """One ``<Configuration>`` document holding every path -> value."""
+    root = ET.Element("Configuration")
+    for path, value in values.items():
+        node = root
+        for name, item in _tokens(path):
+            found = None
+            for child in node:
+                if child.tag == name and child.get("item") == item:
+                    found = child
+                    break
+            if found is None:
+                found = ET.SubElement(node, name)
+                if item is not None:
+                    found.set("item", item)
+            node = found
+        node.text = value
+    return ET.tostring(root, encoding="utf-8")
+
+
+def _split_uri(raw: str) -> tuple[str, str]:
+    raw = raw.removeprefix("sip:")
+    user, at, domain = raw.partition("@")
+    return (user, domain) if at else (raw, "")
 
 
 class RoomOSEndpoint(Endpoint):
@@ -59,18 +190,63 @@ class RoomOSEndpoint(Endpoint):
         self.client = None
         self.session = False
 
-    def getxml(self, location: str) -> ET.Element:
+    def _send(self, method: str, url: str, *, what: str, **kwargs: Any) -> httpx.Response:
+        """One request, retried briefly while the device's queue is full (503)."""
         if self.client is None:
             raise ProtocolError(self.target.name, "no session (use `with driver:`)")
-        try:
-            resp = self.client.get(f"{self.base}/getxml", params={"location": location})
-        except httpx.TransportError as exc:
-            raise Unreachable(self.target.name, f"{exc.__class__.__name__} on {location}") from None
+        for attempt in range(RETRIES_503 + 1):
+            try:
+                resp = self.client.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                raise Unreachable(self.target.name, f"{exc.__class__.__name__} on {what}") from None
+            if resp.status_code != 503:
+                return resp
+            if attempt < RETRIES_503:
+                time.sleep(1.0 * (attempt + 1))  # Basic auth is served at 1 request/s
+        return resp
+
+    def getxml(self, location: str) -> ET.Element:
+        resp = self._send(
+            "GET", f"{self.base}/getxml", what=location, params={"location": location}
+        )
         if resp.status_code == 503:
-            raise Unreachable(self.target.name, "HTTP 503 (rate limit)")
+            raise Unreachable(
+                self.target.name, f"HTTP 503 (rate limit) after {RETRIES_503} retries"
+            )
+        if resp.status_code == 401:
+            raise AuthFailed(self.target.name, "the device refused the credentials")
         if resp.status_code != 200:
             raise ProtocolError(self.target.name, f"getxml {location}: HTTP {resp.status_code}")
-        return ET.fromstring(resp.content)
+        try:
+            return ET.fromstring(resp.content)
+        except ET.ParseError:
+            raise ProtocolError(self.target.name, f"getxml {location}: not XML") from None
+
+    def putxml(self, document: bytes, *, secrets: Iterable[str] = ()) -> ET.Element:
+        """POST one document; any ``<Error>``/``<ActionError>`` in the answer is an ApplyError."""
+        resp = self._send(
+            "POST",
+            f"{self.base}/putxml",
+            what="putxml",
+            content=document,
+            headers={"Content-Type": "text/xml"},
+        )
+        if resp.status_code == 503:
+            raise ApplyError(self.target.name, f"putxml: HTTP 503 after {RETRIES_503} retries")
+        if resp.status_code != 200:
+            raise ApplyError(self.target.name, f"putxml: HTTP {resp.status_code}")
+        try:
+            root = ET.fromstring(resp.content)
+        except ET.ParseError:
+            raise ApplyError(self.target.name, "putxml: the answer is not XML") from None
+        errors = [e for e in root.iter() if e.tag in ("Error", "ActionError")]
+        if errors:
+            text = "; ".join(" ".join(t.strip() for t in e.itertext() if t.strip()) for e in errors)
+            for secret in secrets:
+                if secret:
+                    text = text.replace(secret, "<secret>")
+            raise ApplyError(self.target.name, f"putxml refused: {text or ET.tostring(root)!r}")
+        return root
 
     def facts(self) -> Facts:
         root = self.getxml("/Status/SystemUnit")
@@ -84,4 +260,199 @@ class RoomOSEndpoint(Endpoint):
             model=unit.findtext("ProductPlatform", ""),
             serial=unit.findtext("Hardware/Module/SerialNumber", ""),
             version=unit.findtext("Software/Version", ""),
+        )
+
+    # ------------------------------------------------------------------ settings
+    def keymap(self) -> dict[str, str]:
+        return dict(KEYS)
+
+    def unsupported(self) -> dict[str, str]:
+        return dict(UNSUPPORTED)
+
+    @staticmethod
+    def _keys_of(setting: str) -> list[str]:
+        return [KEYS[setting], *_EXTRA_KEYS.get(setting, ())]
+
+    @staticmethod
+    def _all_keys() -> list[str]:
+        out: list[str] = []
+        for setting in KEYS:
+            out += [k for k in RoomOSEndpoint._keys_of(setting) if k not in out]
+        return out
+
+    def _read_raw(self, paths: Iterable[str]) -> dict[str, str | Unreadable]:
+        """One ``getxml /Configuration``: path -> value (UNREADABLE for ``***``)."""
+        paths = list(paths)
+        if not paths:
+            return {}
+        root = self.getxml("/Configuration")
+        config = root if root.tag == "Configuration" else root.find(".//Configuration")
+        if config is None:
+            raise ProtocolError(self.target.name, "no Configuration in the answer")
+        out: dict[str, str | Unreadable] = {}
+        for path in paths:
+            node = _find(config, path)
+            if node is None:
+                raise ProtocolError(self.target.name, f"no xConfiguration {path}")
+            text = node.text or ""
+            out[path] = UNREADABLE if text == HIDDEN else text
+        return out
+
+    def _neutral(self, setting: str, raw: Mapping[str, str | Unreadable]) -> Any:
+        keys = self._keys_of(setting)
+        value = raw[keys[0]]
+        if isinstance(value, Unreadable):
+            return UNREADABLE
+        if setting == "time.ntp_servers":
+            if str(raw[keys[2]]) != "Manual":
+                return []  # Auto (DHCP) or Off: no server of ours
+            return [str(raw[k]) for k in keys[:2] if str(raw[k])]
+        if setting == "h323.gatekeeper":
+            return value if raw[keys[1]] == "Gatekeeper" else ""
+        if setting in ("sip.user", "sip.domain"):
+            user, domain = _split_uri(value)
+            return user if setting == "sip.user" else domain
+        if setting == "call.encryption":
+            return _ENCRYPTION.get(value, value)
+        if setting == "qos.diffserv":
+            return {"Diffserv": True, "Off": False}.get(value, value)
+        if setting == "snmp.enabled":  # read-only is the standard; ReadWrite shows as itself
+            return {"ReadOnly": True, "Off": False}.get(value, value)
+        if setting == "mgmt.https_only":
+            return {"HTTPS": True, "HTTP+HTTPS": False}.get(value, value)
+        if setting == "mgmt.tls_min":
+            return value.removeprefix("TLSv")
+        if setting == "mgmt.provisioning":
+            return value != "Off"
+        spec = SETTINGS[setting]
+        if spec.type == "bool":
+            return _ON_OFF.get(value, value)
+        if spec.type == "int":
+            try:
+                return int(value)
+            except ValueError:
+                return value
+        return value
+
+    def _vendor(self, setting: str, value: Any) -> dict[str, str]:
+        keys = self._keys_of(setting)
+        key = keys[0]
+        if setting == "time.ntp_servers":
+            servers = [*value, "", ""][:2]
+            return {
+                keys[0]: servers[0],
+                keys[1]: servers[1],
+                keys[2]: "Manual" if value else "Auto",
+            }
+        if setting == "h323.gatekeeper":
+            return {key: value, keys[1]: "Gatekeeper" if value else "Direct"}
+        if setting == "call.encryption":
+            return {key: _ENCRYPTION_OUT[value]}
+        if setting == "qos.diffserv":
+            return {key: "Diffserv" if value else "Off"}
+        if setting == "snmp.enabled":
+            return {key: "ReadOnly" if value else "Off"}
+        if setting == "mgmt.https_only":
+            return {key: "HTTPS" if value else "HTTP+HTTPS"}
+        if setting == "mgmt.tls_min":
+            return {key: f"TLSv{value}"}
+        if setting == "mgmt.provisioning":
+            return {key: "Auto" if value else "Off"}
+        if setting == "identity.system_name":
+            return {key: str(value)[:NAME_MAX]}
+        if isinstance(value, bool):
+            return {key: "On" if value else "Off"}
+        return {key: str(value)}
+
+    def read(self, settings: Iterable[str]) -> dict[str, Any]:
+        wanted = [s for s in settings if s in KEYS]
+        paths: list[str] = []
+        for setting in wanted:
+            paths += [k for k in self._keys_of(setting) if k not in paths]
+        raw = self._read_raw(paths)
+        return {s: self._neutral(s, raw) for s in wanted}
+
+    def plan(self, desired: Mapping[str, Any]) -> list[Change]:
+        for setting in desired:
+            if setting not in SETTINGS:
+                raise ValueError(f"{self.target.name}: unknown setting {setting}")
+        wanted = [s for s in desired if s in KEYS]
+        current = self.read(wanted)
+        changes = []
+        for setting in wanted:
+            after, before = desired[setting], current[setting]
+            if setting == "identity.system_name":  # "where the device allows it"
+                after = str(after)[:NAME_MAX]
+            if isinstance(before, Unreadable) or before == after:
+                continue  # a hidden secret cannot be compared: not planned (docs/devices.md)
+            changes.append(
+                Change(setting, KEYS[setting], before, after, secret=SETTINGS[setting].secret)
+            )
+        return changes
+
+    def _values_of(self, changes: list[Change]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        uri = {c.setting: c.after for c in changes if c.setting in ("sip.user", "sip.domain")}
+        for change in changes:
+            if change.setting not in uri:
+                out.update(self._vendor(change.setting, change.after))
+        if uri:
+            if len(uri) < 2:  # the other half of the URI as the device holds it
+                uri = {**self.read(["sip.user", "sip.domain"]), **uri}
+            user, domain = uri["sip.user"], uri["sip.domain"]
+            out[KEYS["sip.user"]] = f"{user}@{domain}" if domain else user
+        return out
+
+    def apply(self, changes: list[Change]) -> None:
+        values = self._values_of(changes)
+        if values:
+            secrets = [str(c.after) for c in changes if c.secret]
+            try:
+                self.putxml(_document(values), secrets=secrets)
+            except ApplyError as exc:  # name the keys: the error body may not
+                raise ApplyError(
+                    self.target.name, f"{exc.message} (writing {', '.join(values)})"
+                ) from None
+
+    def snapshot(self) -> Snapshot:
+        secret = {KEYS[s] for s in KEYS if SETTINGS[s].secret}
+        raw = self._read_raw(self._all_keys())
+        data = {k: v for k, v in raw.items() if k not in secret and isinstance(v, str)}
+        return Snapshot(
+            device=self.target.name,
+            family=self.family,
+            version=self.facts().version,
+            taken=datetime.now(UTC).isoformat(timespec="seconds"),
+            data=data,
+        )
+
+    def restore(self, snapshot: Snapshot) -> None:
+        if snapshot.family != self.family:
+            raise ValueError(f"{self.target.name}: snapshot of a {snapshot.family} device")
+        if snapshot.data:
+            self.putxml(_document({k: str(v) for k, v in snapshot.data.items()}))
+
+    # ------------------------------------------------------------------ status
+    def status(self) -> EndpointStatus:
+        sip = self.getxml("/Status/SIP/Registration")
+        registrations = [r.findtext("Status", "") for r in sip.iter("Registration")]
+        gk = self.getxml("/Status/H323/Gatekeeper")
+        gatekeeper = next((g.findtext("Status", "") for g in gk.iter("Gatekeeper")), "")
+        state = self.getxml("/Status/SystemUnit/State")
+        calls_text = next((e.text or "0" for e in state.iter("NumberOfActiveCalls")), "0")
+        system = next((e.text or "" for e in state.iter("System")), "")
+        try:
+            calls = int(calls_text)
+        except ValueError:
+            calls = 0
+        return EndpointStatus(
+            sip_registered="Registered" in registrations,
+            h323_registered=gatekeeper == "Registered",
+            in_call=calls > 0 or system in ("InCall", "Multisite"),
+            items={
+                "sip_registration": ",".join(registrations),
+                "h323_gatekeeper": gatekeeper,
+                "active_calls": str(calls),
+                "system_state": system,
+            },
         )

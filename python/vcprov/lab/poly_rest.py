@@ -679,8 +679,8 @@ class PolyBase(SimDevice):
         return [
             a
             for a in (
-                f"{user}@{self.ctx.hub.domain}" if user else "",
-                user,
+                user if "@" in user else (f"{user}@{self.ctx.hub.domain}" if user else ""),
+                user.partition("@")[0],
                 self.get(self.native("comm.nics.h323nic.h323extension") or ""),
                 self.get(self.native("comm.nics.h323nic.h323name") or ""),
                 self.host,
@@ -701,7 +701,8 @@ class PolyBase(SimDevice):
             "comm.callsetting.callfeatures.autoanswer.answersinglecall": "Yes",
             "comm.callsetting.callfeatures.autoanswer.muteautoanswer": "true",
             "comm.callpreference.sipenable": "true",
-            "comm.nics.sipnic.sipusername": v["sip_user"],
+            # A SIP URI, as the X30 dump shows it (voIpProt.SIP.userName="sip@example.org").
+            "comm.nics.sipnic.sipusername": v["sip_uri"],
             "comm.nics.sipnic.sipproxyserver": v["sip_proxy"],
             "comm.nics.sipnic.sipregistrarserver": v["sip_registrar"],
             "comm.nics.h323nic.h323name": v["h323_name"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import itertools
 import json
 import re
@@ -54,6 +55,30 @@ for _path, _info in SCHEMA["configuration"].items():
 DEFAULTS = {k: str(v.get("default", "")) for k, v in PATHS.items()}
 COMMANDS: dict[str, list[dict[str, Any]]] = SCHEMA["commands"]
 
+# Commands that only read: a putxml carrying one of these is not counted as a write.
+READ_ONLY_SUFFIXES = ("Get", "List", "Status", "Show")
+
+# base.py's shutdown reasons (lab-wide words) -> SystemUnit LastShutdownReason (11.14 schema).
+SHUTDOWN_REASONS = {
+    "Upgrade": "Upgrade",
+    "UserInitiated": "Restart",
+    "Shutdown": "Shutdown",
+    "FactoryReset": "FactoryReset",
+    "PowerOn": "FirstBoot",
+    "PowerFailure": "Unknown",
+}
+
+UPGRADE_STATUS_KEYS = ("LastChange", "Message", "Phase", "Status", "URL", "Urgency", "VersionId")
+# The channels of a call as the lab shows them (MediaChannels Call[n] Channel[n]).
+MEDIA_CHANNELS = (
+    ("Incoming", "Audio", "Opus"),
+    ("Incoming", "Video", "H264"),
+    ("Outgoing", "Audio", "Opus"),
+    ("Outgoing", "Video", "H264"),
+)
+UPGRADE_IDLE = {"Status": "None", "Phase": "None", "Message": "", "URL": "", "VersionId": "",
+                "LastChange": "", "Urgency": "Low", "Forced": "True"}  # fmt: skip
+
 
 def is_secret(key: str) -> bool:
     last = key.split()[-1]
@@ -61,17 +86,26 @@ def is_secret(key: str) -> bool:
 
 
 def valuespace_ref(key: str) -> str:
+    """The ``valueSpaceRef`` of a configuration leaf: one name per distinct value space."""
     vs = PATHS[key]["valuespace"]
     if vs.get("type") == "Integer":
         return f"/Valuespace/INT_{vs.get('Min')}_{vs.get('Max')}"
     if vs.get("type") == "Literal":
-        return "/Valuespace/LITERAL_" + "_".join(vs.get("Values", [])[:4]).upper()
+        values = vs.get("Values", [])
+        name = "_".join(values[:4]).upper()
+        if len(values) > 4:
+            name += "_" + hashlib.sha1("\n".join(values).encode()).hexdigest()[:6].upper()
+        return "/Valuespace/LITERAL_" + re.sub(r"[^A-Z0-9_]", "", name.replace("+", "P"))
     return f"/Valuespace/STR_{vs.get('MinLength', 0)}_{vs.get('MaxLength', 255)}"
 
 
 def check_value(key: str, value: str) -> str:
     """'' when the value fits the key's value space, else the reason."""
-    vs = PATHS[key]["valuespace"]
+    return check_space(PATHS[key]["valuespace"], value)
+
+
+def check_space(vs: dict[str, Any], value: str) -> str:
+    """'' when ``value`` fits the value space ``vs`` (schema form), else the reason."""
     kind = vs.get("type")
     if kind == "Integer":
         if not re.fullmatch(r"-?\d+", value):
@@ -80,10 +114,19 @@ def check_value(key: str, value: str) -> str:
             return "Value out of range"
         return ""
     if kind == "Literal":
-        return "" if value in vs.get("Values", []) else "Invalid value"
+        return "" if canonical(vs, value) in vs.get("Values", []) else "Invalid value"
     if len(value) > int(vs.get("MaxLength", 10**6)) or len(value) < int(vs.get("MinLength", 0)):
         return "Invalid length"
     return ""
+
+
+def canonical(vs: dict[str, Any], value: str) -> str:
+    """A literal as the schema spells it (the xAPI matches literals case-insensitively)."""
+    if vs.get("type") == "Literal":
+        for known in vs.get("Values", []):
+            if known.lower() == value.lower():
+                return str(known)
+    return value
 
 
 def _split(word: str) -> tuple[str, str | None]:
@@ -104,26 +147,33 @@ def leaves(elem: ET.Element, prefix: list[str]) -> list[tuple[str, str]]:
 
 
 class RateLimiter:
-    """Requests processed at ``rate`` per second with ``queue`` waiting; beyond: 503."""
+    """Requests served one after another at ``rate`` per second, ``queue`` of them waiting.
+
+    A request that finds the queue full is refused (the caller answers 503).  The queue is
+    first come, first served (``asyncio.Lock`` is FIFO); a request whose client goes away
+    while waiting (its handler is cancelled) leaves the queue without using a slot.  Wire
+    behaviour: never time-scaled.
+    """
 
     def __init__(self, rate: float, queue: int):
         self.interval = 1.0 / rate
         self.queue = queue
         self.waiting = 0
         self.next_slot = 0.0
+        self._lock = asyncio.Lock()
 
     async def acquire(self) -> bool:
         if self.waiting >= self.queue:
             return False
-        now = time.monotonic()
-        slot = max(now, self.next_slot)
-        self.next_slot = slot + self.interval
-        if slot > now:
-            self.waiting += 1
-            try:
-                await asyncio.sleep(slot - now)
-            finally:
-                self.waiting -= 1
+        self.waiting += 1
+        try:
+            async with self._lock:
+                delay = self.next_slot - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                self.next_slot = time.monotonic() + self.interval
+        finally:
+            self.waiting -= 1
         return True
 
 
@@ -141,8 +191,10 @@ class CiscoRoomOS(SimDevice):
         self.sessions: dict[str, float] = {}
         self.basic_limit = RateLimiter(1.0, 30)
         self.session_limit = RateLimiter(15.0, 90)
-        self.state.setdefault("upgrade", {"Status": "None", "Phase": "None", "Message": "",
-                                          "URL": "", "VersionId": "", "LastChange": ""})  # fmt: skip
+        self.upgrade_task: asyncio.Task[Any] | None = None
+        self.state.setdefault("upgrade", {})
+        for key, value in UPGRADE_IDLE.items():
+            self.state["upgrade"].setdefault(key, value)
 
     # ------------------------------------------------------------------ store
     def get(self, key: str) -> str:
@@ -243,13 +295,67 @@ class CiscoRoomOS(SimDevice):
         }
 
     def firmware_phase(self, status: str, phase: str, message: str = "") -> None:
+        """Record an install step as ``Provisioning Software UpgradeStatus``.
+
+        ``Forced: False``: the steps after the download show as ``Postponed`` until
+        ``Provisioning CompleteUpgrade`` (see :meth:`install_version`).
+        """
         up = self.state["upgrade"]
-        up.update({"Status": status, "Phase": phase, "Message": message,
-                   "LastChange": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})  # fmt: skip
+        m = re.match(r"Installing (\S+)", message)
+        if m:
+            up["VersionId"] = m.group(1)
+        if (
+            status == "InProgress"
+            and phase in ("AboutToInstallUpgrade", "Installing")
+            and up.get("Forced") == "False"
+        ):
+            phase, message = "Postponed", ""
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        up.update({"Status": status, "Phase": phase, "Message": message, "LastChange": now})
+        if status == "Succeeded":
+            self.state["roomos_current"] = {"VersionId": self.version, "URL": up.get("URL", ""),
+                                            "CompletedAt": now}  # fmt: skip
         self.save()
+
+    def install_version(self, new_version: str) -> None:
+        """Reboot onto the new image, unless the upgrade was asked with ``Forced: False``:
+        then it waits (Phase ``Postponed``) for ``Provisioning CompleteUpgrade``."""
+        up = self.state["upgrade"]
+        up["VersionId"] = new_version
+        if up.get("Forced") == "False":
+            self.state["roomos_pending"] = new_version
+            self.firmware_phase("InProgress", "Postponed", "")
+            return
+        self.state.pop("roomos_pending", None)
+        super().install_version(new_version)
 
     def on_boot(self) -> None:
         self.sessions.clear()
+        up = self.state["upgrade"]
+        running = self.upgrade_task is not None and not self.upgrade_task.done()
+        if up.get("Status") == "InProgress" and up.get("Phase") != "Postponed" and not running:
+            # The device came up without finishing the install (boot loop ended by a power
+            # cycle onto the previous image, or the lab stopped mid-download).
+            self.firmware_phase(
+                "InstallationFailed" if up.get("Phase") != "Downloading" else "Failed",
+                "None",
+                "The upgrade was interrupted; running " + self.version,
+            )
+
+    def diagnostics(self, sip_failed: bool, gk_rejected: bool) -> list[tuple[str, str, str]]:
+        """``Diagnostics Message[n]`` (Type, Level, Description) for what is wrong."""
+        out = []
+        if not self.state["password"]:
+            out.append(("ValidPasswords", "Critical", "The admin user has no passphrase."))
+        if sip_failed:
+            out.append(("SIPProfileRegistration", "Error", "SIP registration failed."))
+        if gk_rejected:
+            out.append(("H323GatekeeperStatus", "Error", "Gatekeeper registration failed."))
+        up = self.state["upgrade"]
+        if up.get("Status") in ("Failed", "InstallationFailed"):
+            out.append(("SoftwareUpgrade", "Warning",
+                        f"status={up['Status']}&url={up.get('URL', '')}&reason={up.get('Message', '')}"))  # fmt: skip
+        return out
 
     # ------------------------------------------------------------------ HTTP
     async def open_listeners(self) -> None:
@@ -266,7 +372,12 @@ class CiscoRoomOS(SimDevice):
                 web.post("/putxml", self.h_putxml),
             ]
         )
-        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # A request whose client went away is cancelled (it leaves the rate-limit queue);
+        # closing (reboot) waits at most a second for requests still being answered.
+        self.runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, handler_cancellation=True,
+            shutdown_timeout=1.0,
+        )  # fmt: skip
         await self.runner.setup()
         ssl = tlsutil.server_context(self.name, self.host)
         await web.TCPSite(
@@ -354,8 +465,12 @@ class CiscoRoomOS(SimDevice):
         return root
 
     def status_tree(self) -> ET.Element:
+        """The status paths vcprov and an operator use (not all 741 of the schema)."""
         root = ET.Element("Status")
         up = self.state["upgrade"]
+        current = self.state.get("roomos_current") or {}
+        if current.get("VersionId") != self.version:
+            current = {}  # booted another image since (power cycle out of a boot loop)
         version = self.version
         display = (
             "RoomOS "
@@ -364,12 +479,29 @@ class CiscoRoomOS(SimDevice):
             + version.rsplit(".", 1)[1]
         )
         calls = self.state["calls"]
+        sip_ok, h323_ok = self.sip_registered(), self.h323_registered()
+        sip_on = self.get("NetworkServices SIP Mode") == "On"
+        h323_on = self.get("NetworkServices H323 Mode") == "On"
+        if not sip_on:
+            sip_status, sip_reason = "Inactive", ""
+        elif sip_ok:
+            sip_status, sip_reason = "Registered", ""
+        elif not self.media_ok():
+            sip_status, sip_reason = "Failed", "408 Request Timeout"
+        else:
+            sip_status, sip_reason = "Failed", "404 Not Found"
+        if not h323_on or self.get("H323 CallSetup Mode") != "Gatekeeper":
+            gk_status = "Inactive"
+        else:
+            gk_status = "Registered" if h323_ok else "Rejected"
         tree: dict[str, Any] = {
             "SystemUnit": {
                 "ProductPlatform": self.spec["model"],
                 "ProductId": f"Cisco Webex {self.spec['model']}",
                 "Uptime": str(int(time.time() - self.booted_at)),
-                "LastShutdownReason": self.state.get("last_shutdown", "PowerOn"),
+                "LastShutdownReason": SHUTDOWN_REASONS.get(
+                    str(self.state.get("last_shutdown")), "Unknown"
+                ),
                 "Software": {
                     "Version": version,
                     "DisplayName": display,
@@ -381,44 +513,67 @@ class CiscoRoomOS(SimDevice):
                 "State": {
                     "System": "InCall" if calls else "Initialized",
                     "NumberOfActiveCalls": str(len(calls)),
+                    "NumberOfInProgressCalls": "0",
+                    "NumberOfSuspendedCalls": "0",
                 },
             },
             "SIP": {
                 "Registration[1]": {
-                    "Status": "Registered" if self.sip_registered() else "Failed",
+                    "Status": sip_status,
                     "URI": self.get("SIP URI"),
-                    "Reason": "" if self.sip_registered() else "404 Not Found",
+                    "Reason": sip_reason,
                 },
                 "Proxy[1]": {
-                    "Status": "Active" if self.sip_registered() else "Off",
+                    "Status": "Active" if sip_ok else ("Timeout" if sip_on else "Off"),
                     "Address": self.get("SIP Proxy[1] Address"),
                 },
             },
             "H323": {
+                "Mode": {"Status": "Enabled" if h323_on else "Disabled"},
                 "Gatekeeper": {
-                    "Status": "Registered" if self.h323_registered() else "Inactive",
+                    "Status": gk_status,
                     "Address": self.get("H323 Gatekeeper Address"),
-                }
+                },
             },
             "Provisioning": {
                 "Software": {
-                    "UpgradeStatus": dict(up),
+                    "UpgradeStatus": {k: up.get(k, "") for k in UPGRADE_STATUS_KEYS},
                     "Current": {
                         "VersionId": version,
-                        "URL": up.get("URL", ""),
-                        "CompletedAt": up.get("LastChange", ""),
+                        "URL": current.get("URL", ""),
+                        "CompletedAt": current.get("CompletedAt", ""),
                     },
                 }
             },
             "Network[1]": {"IPv4": {"Address": self.host}},
         }
+        messages = self.diagnostics(sip_on and not sip_ok, gk_status == "Rejected")
+        if messages:
+            tree["Diagnostics"] = {
+                f"Message[{n}]": {"Type": t, "Level": lv, "Description": d}
+                for n, (t, lv, d) in enumerate(messages, 1)
+            }
+        media: dict[str, Any] = {}
         for call in calls:
             tree[f"Call[{call['id']}]"] = {
                 "Status": "Connected", "RemoteNumber": call["remote"],
                 "Direction": call["direction"].capitalize(), "AnswerState": "Answered",
-                "CallRate": str(call["rate"]), "Encryption": {"Type": "Aes-128" if call["encrypted"] else "None"},
+                "CallType": "Video", "Duration": str(int(time.time() - call.get("started", time.time()))),
+                "ReceiveCallRate": str(call["rate"]), "TransmitCallRate": str(call["rate"]),
+                "Encryption": {"Type": "Aes-128" if call["encrypted"] else "None"},
                 "Protocol": "Sip" if call["protocol"] == "SIP" else "H323",
             }  # fmt: skip
+            media[f"Call[{call['id']}]"] = {
+                f"Channel[{n}]": {
+                    "Direction": direction,
+                    "Type": kind,
+                    "Encryption": "On" if call["encrypted"] else "Off",
+                    kind: {"Protocol": proto, "ChannelRole": "Main"},
+                }
+                for n, (direction, kind, proto) in enumerate(MEDIA_CHANNELS, 1)
+            }
+        if media:
+            tree["MediaChannels"] = media
 
         def build(parent: ET.Element, data: dict[str, Any]) -> None:
             for word, value in data.items():
@@ -499,10 +654,16 @@ class CiscoRoomOS(SimDevice):
         return self.doc(root)
 
     async def h_putxml(self, request: web.Request) -> web.Response:
+        """Configuration and Command documents.  Always HTTP 200; errors in the body.
+
+        Every putxml is counted as a write (accepted or refused, parsable or not) except a
+        command that only reads (its name ends in Get, List, Status or Show).
+        """
         text = await request.text()
         try:
             root = ET.fromstring(text)
         except ET.ParseError:
+            self.count_write()
             return self.doc(
                 ET.fromstring("<XmlDoc><Error><Reason>Parse error</Reason></Error></XmlDoc>")
             )
@@ -511,6 +672,7 @@ class CiscoRoomOS(SimDevice):
             return self.doc(self.put_configuration(root))
         if root.tag == "Command":
             return await self.put_command(root)
+        self.count_write()
         return self.doc(
             ET.fromstring(
                 "<ActionError><Reason>No action detected in document</Reason></ActionError>"
@@ -530,7 +692,7 @@ class CiscoRoomOS(SimDevice):
             if problem:
                 errors.append((key, problem))
                 continue
-            self.put(key, value)
+            self.put(key, canonical(PATHS[key]["valuespace"], value))
         if not errors:
             ET.SubElement(out, "Success")
         for key, reason in errors:
@@ -551,22 +713,39 @@ class CiscoRoomOS(SimDevice):
                 break
             node = children[0]
             path.append(node.tag)
+        name = " ".join(path)
+        if not name.endswith(READ_ONLY_SUFFIXES) or node is None:
+            self.count_write()  # accepted or refused
         if node is None:
-            self.count_write()  # a write attempt, refused
             return self.doc(
                 ET.fromstring(
                     "<ActionError><Reason>No action detected in document</Reason></ActionError>"
                 )
             )
         args = {c.tag: (c.text or "").strip() for c in node}
-        name = " ".join(path)
         result_tag = path[-1] + "Result" if len(path) == 1 else path[-2] + path[-1] + "Result"
         if name not in COMMANDS:
             return self.result(result_tag, "Error", "Unknown command")
-        if not name.endswith(("Get", "List")):
-            self.count_write()
+        problem = self.check_args(name, args)
+        if problem:
+            return self.result(result_tag, "Error", problem)
         status, reason, extra = self.command(name, args)
         return self.result(result_tag, status, reason, extra)
+
+    @staticmethod
+    def check_args(name: str, args: dict[str, str]) -> str:
+        """'' when the parameters fit the command's schema, else the reason."""
+        params = {p["name"]: p for p in COMMANDS[name]}
+        for arg, value in args.items():
+            if arg not in params:
+                return f"Unknown parameter: {arg}"
+            problem = check_space(params[arg].get("valuespace", {}), value)
+            if problem:
+                return f"{problem}: {arg}"
+        for p in params.values():
+            if p.get("required") and p["name"] not in args:
+                return f"Missing parameter: {p['name']}"
+        return ""
 
     def result(
         self, tag: str, status: str, reason: str = "", extra: dict[str, str] | None = None
@@ -580,44 +759,65 @@ class CiscoRoomOS(SimDevice):
         return self.doc(out)
 
     def command(self, name: str, args: dict[str, str]) -> tuple[str, str, dict[str, str]]:
+        lit = {k: v.lower() for k, v in args.items()}  # literals match case-insensitively
         if name == "SystemUnit Boot":
-            if args.get("Force", "True") == "False" and self.in_call():
+            if lit.get("Force", "true") == "false" and self.in_call():
                 return "Error", "Device is in a call", {}
-            self.reboot("UserInitiated")
+            # Shutdown comes back after the reboot time too: nobody presses the button.
+            self.reboot("Shutdown" if lit.get("Action") == "shutdown" else "UserInitiated")
             return "OK", "", {}
         if name == "SystemUnit SoftwareUpgrade":
-            url = args.get("URL", "")
+            url = args["URL"]
             if not url:
                 return "Error", "URL is required", {}
-            self.state["upgrade"]["URL"] = url
-            self.spawn(self.install_from_url(url))
+            if self.upgrade_task is not None and not self.upgrade_task.done():
+                self.upgrade_task.cancel()  # a new upgrade replaces the one under way
+            up = self.state["upgrade"]
+            up.update({"URL": url, "VersionId": "", "Urgency": "Low",
+                       "Forced": "False" if lit.get("Forced") == "false" else "True"})  # fmt: skip
+            self.state.pop("roomos_pending", None)
+            self.firmware_phase("InProgress", "DownloadPending", "")
+            self.upgrade_task = self.spawn(self.install_from_url(url))
+            return "OK", "", {}
+        if name == "Provisioning CompleteUpgrade":
+            up = self.state["upgrade"]
+            pending = self.state.get("roomos_pending")
+            if up.get("Status") != "InProgress" or up.get("Forced") != "False":
+                return "Error", "No upgrade is pending", {}
+            up["Forced"] = "True"
+            if pending:
+                self.firmware_phase("InProgress", "Installing", f"Installing {pending}")
+                self.install_version(pending)
             return "OK", "", {}
         if name == "SystemUnit FactoryReset":
-            if args.get("Confirm") != "Yes":
-                return "Error", "Confirm: Yes is required", {}
-            self.state["config"] = {}
+            self.state["config"] = self.factory_config()
             self.state["username"] = self.spec["factory_username"]
             self.state["password"] = self.spec["factory_password"]
+            self.sessions.clear()
+            self.state["last_shutdown"] = "FactoryReset"
             self.save()
-            self.reboot("FactoryReset")
+            if lit.get("TrailingAction") != "noaction":
+                self.reboot("FactoryReset")
             return "OK", "", {}
-        if name in ("UserManagement User Passphrase Set", "UserManagement User Passphrase Change"):
-            new = args.get("NewPassphrase", "")
-            if name.endswith("Change") and args.get("OldPassphrase") != self.state["password"]:
+        if name == "UserManagement User Passphrase Set":
+            if args["Username"] != self.state["username"]:
+                return "Error", "User does not exist", {}
+            self.set_password(args["NewPassphrase"])
+            return "OK", "", {}
+        if name == "UserManagement User Passphrase Change":
+            if args["OldPassphrase"] != self.state["password"]:
                 return "Error", "Old passphrase is wrong", {}
-            if not new:
-                return "Error", "NewPassphrase is required", {}
-            self.set_password(new)
+            self.set_password(args["NewPassphrase"])
             return "OK", "", {}
         if name == "Dial":
-            call = self.dial(args.get("Number", ""), int(args.get("CallRate") or 0),
+            call = self.dial(args["Number"], int(args.get("CallRate") or 0),
                              args.get("Protocol", "Sip"))  # fmt: skip
             if call["state"] != "CONNECTED":
                 return "Error", call["reason"], {}
             return "OK", "", {"CallId": str(call["id"]), "ConferenceId": str(call["id"])}
         if name == "Call Disconnect":
             cid = args.get("CallId", "")
-            found = [c for c in self.state["calls"] if str(c["id"]) == cid or not cid]
+            found = [c for c in self.state["calls"] if str(c["id"]) == cid or cid in ("", "0")]
             if not found:
                 return "Error", "No active call", {}
             call = found[0]
@@ -628,4 +828,6 @@ class CiscoRoomOS(SimDevice):
                     if other["remote"] in self.call_addresses():
                         far.end_call(other["id"])
             return "OK", "", {}
+        if name == "SystemUnit OptionKey List":
+            return "OK", "", {"OptionKey": "Encryption"}
         return "Error", "Command not supported by this device", {}
