@@ -221,6 +221,10 @@ class Endpoint(Driver):
     def status(self) -> EndpointStatus:
         raise NotImplementedError
 
+    def reboot(self) -> None:
+        """Ask the codec to restart now (it goes away and comes back on its own)."""
+        raise NotImplementedError
+
 
 class Switch(Driver):
     """An access switch (CLI over SSH through netmiko).

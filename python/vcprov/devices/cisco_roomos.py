@@ -10,6 +10,7 @@ Address``) carry ``item="N"``.  Hidden values read back as ``***``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -431,6 +432,13 @@ class RoomOSEndpoint(Endpoint):
             raise ValueError(f"{self.target.name}: snapshot of a {snapshot.family} device")
         if snapshot.data:
             self.putxml(_document({k: str(v) for k, v in snapshot.data.items()}))
+
+    def reboot(self) -> None:
+        """``xCommand SystemUnit Boot Action: Restart``; the device goes away at once."""
+        doc = b"<Command><SystemUnit><Boot><Action>Restart</Action></Boot></SystemUnit></Command>"
+        with contextlib.suppress(Unreachable):
+            self.putxml(doc)
+        self._drop()
 
     # ------------------------------------------------------------------ status
     def status(self) -> EndpointStatus:

@@ -20,6 +20,7 @@ the setting on any Poly.  ``docs/devices.md`` lists these choices.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -122,6 +123,17 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
     }
     for family in (POLY_OS, GS)
 }
+
+# Keys whose change takes effect only after a restart (the device answers rebootNeeded):
+# an assumption for both families, written down in docs/devices.md.
+REBOOT_KEYS = frozenset(
+    {
+        "voIpProt.H323.enable",
+        "comm.callpreference.h323enable",
+        "sec.web.httpsOnly",
+        "sec.TLS.minimumVersion",
+    }
+)
 
 # value spaces
 _ENCRYPTION_OUT = {"when_available": "When_Available", "required": "Required_All", "off": "Off"}
@@ -426,7 +438,14 @@ class PolyEndpoint(Endpoint):
             if before == after:
                 continue
             changes.append(
-                Change(setting, keys[setting], before, after, secret=SETTINGS[setting].secret)
+                Change(
+                    setting,
+                    keys[setting],
+                    before,
+                    after,
+                    secret=SETTINGS[setting].secret,
+                    reboot=any(k in REBOOT_KEYS for k in self._keys_of(setting)),
+                )
             )
         return changes
 
@@ -482,6 +501,13 @@ class PolyEndpoint(Endpoint):
         if snapshot.family != self.family:
             raise ValueError(f"{self.target.name}: snapshot of a {snapshot.family} device")
         self._write({k: str(v) for k, v in snapshot.data.items()}, "restore")
+
+    def reboot(self) -> None:
+        """``POST /rest/system/reboot`` (A.12); the device goes away at once."""
+        with contextlib.suppress(Unreachable):  # it may go down before the answer comes back
+            self._post("/rest/system/reboot", {}, writing=True)
+        self.reboot_needed = False
+        self._drop()  # the session dies with the reboot: nothing to log out
 
     # ------------------------------------------------------------------ status
     def status(self) -> EndpointStatus:
