@@ -26,6 +26,7 @@ def cmd_lab_up(args: argparse.Namespace) -> int:
         any(v is not None for v in (args.sites, args.seed, args.net))
         or bool(args.factory)
         or bool(args.no_deviations)
+        or bool(args.vendor_defaults)
     )
     settings = manage.LabSettings(
         sites=args.sites if args.sites is not None else 31,
@@ -34,6 +35,7 @@ def cmd_lab_up(args: argparse.Namespace) -> int:
         factory=bool(args.factory),
         time_scale=args.time_scale,
         deviations=not args.no_deviations,
+        vendor_defaults=bool(args.vendor_defaults),
     )
     t0 = time.monotonic()
     info = manage.up(_state(args), settings, fleet_given=fleet_given, timeout=args.timeout)
@@ -222,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--no-deviations", action="store_true", help="every device starts on the standard"
+    )
+    p.add_argument(
+        "--vendor-defaults",
+        action="store_true",
+        help="every setting at the vendor's default (vcprov's account and current firmware set)",
     )
     p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the devices")
     p.set_defaults(func=cmd_lab_up)

@@ -215,7 +215,10 @@ class SimDevice:
         """State of a device created by ``lab up`` from its ``lab.json`` row."""
         spec = self.spec
         factory = bool(spec.get("factory"))
-        config = self.factory_config() if factory else self.standard_config()
+        # vendor_defaults: a new install whose installer set vcprov's account and the
+        # current firmware, nothing else (every setting at the vendor's default).
+        defaults = factory or bool(spec.get("vendor_defaults"))
+        config = self.factory_config() if defaults else self.standard_config()
         state: dict[str, Any] = {
             "version": spec["version"],
             "previous_version": catalog.previous_version(self.family, spec["version"]),
@@ -224,7 +227,7 @@ class SimDevice:
             "password": spec["factory_password"] if factory else spec["password"],
             "deviations": [],
         }
-        if not factory and spec.get("deviate"):
+        if not defaults and spec.get("deviate"):
             self.state = state  # deviate() may look at self.state
             state["deviations"] = self.deviate(config, self.ctx.rng("deviate", self.name))
         return state

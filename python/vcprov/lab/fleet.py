@@ -104,6 +104,7 @@ def build_fleet(
     net: int = DEFAULT_NET,
     factory: bool = False,
     deviations: bool = True,
+    vendor_defaults: bool = False,
 ) -> list[dict[str, Any]]:
     """The lab.json device rows (secrets included: lab.json is the lab's own file)."""
     if not 1 <= net <= 254 or net == 0:
@@ -127,6 +128,7 @@ def build_fleet(
             "vlan": province.VIDEO_VLAN,
             "snmp_community": community,
             "factory": factory,
+            "vendor_defaults": vendor_defaults and not factory,
         }
         codec_serial = _serial(rng, cfam)
         factory_pw = catalog.FACTORY_PASSWORDS[cfam]

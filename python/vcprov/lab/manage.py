@@ -50,6 +50,7 @@ class LabSettings:
     factory: bool = False
     time_scale: float = 1.0
     deviations: bool = True
+    vendor_defaults: bool = False
 
     def fleet_key(self) -> dict[str, Any]:
         """The settings that shape the fleet (a change means a new fleet)."""
@@ -59,6 +60,7 @@ class LabSettings:
             "net": self.net,
             "factory": self.factory,
             "deviations": self.deviations,
+            "vendor_defaults": self.vendor_defaults,
         }
 
 
@@ -88,6 +90,7 @@ def create(state_dir: Path, settings: LabSettings) -> dict[str, Any]:
             net=settings.net,
             factory=settings.factory,
             deviations=settings.deviations,
+            vendor_defaults=settings.vendor_defaults,
         ),
         "firmware": fleet.build_packages(state_dir / "firmware"),
     }
