@@ -56,6 +56,8 @@ class Outcome:
     unreachable: bool = False
     msg: str = ""
     changes: list[dict[str, Any]] = field(default_factory=list)
+    # What goes to the device: vendor key -> value (codecs) or CLI lines (switches).
+    writes: dict[str, str] | list[str] = field(default_factory=list)
     deferred: list[dict[str, Any]] = field(default_factory=list)
     unsupported: dict[str, str] = field(default_factory=dict)
     snapshot: str | None = None
@@ -145,6 +147,7 @@ def apply_device(
                     changes = [c for c in changes if not c.reboot]
                     out.deferred = [c.as_dict() for c in deferred]
             out.changes = [c.as_dict() for c in changes]
+            out.writes = _writes(drv, changes)
             out.diff = diff_of(changes)
             out.changed = bool(changes)
             if check or not changes:
@@ -178,6 +181,24 @@ def apply_device(
         return _failed(out, target, snap, exc)
     except DeviceError as exc:
         return _failed(out, target, snap, exc)
+
+
+def _writes(drv: Endpoint | Switch, changes: list[Change]) -> dict[str, str] | list[str]:
+    """The exact vendor writes, secrets shown as <secret>."""
+    secret_keys = {c.vendor_key for c in changes if c.secret}
+    if isinstance(drv, Endpoint):
+        values = drv.writes(changes)
+        hidden = {str(c.after) for c in changes if c.secret}
+        return {
+            k: "<secret>" if (k in secret_keys or v in hidden) else v for k, v in values.items()
+        }
+    if any(c.secret for c in changes):
+        hidden = {str(c.after) for c in changes if c.secret}
+        return [
+            "<secret>" if any(h and h in line for h in hidden) else line
+            for line in drv.lines(changes)
+        ]
+    return drv.lines(changes)
 
 
 def _reboot_settings(changes: list[Change]) -> str:

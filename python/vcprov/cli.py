@@ -268,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=int, default=2048)
     p.add_argument("--hangup", action="store_true")
     p.set_defaults(func=cmd_lab_call)
+
+    from . import apply_cli
+
+    apply_cli.register(sub)
     return parser
 
 

@@ -21,7 +21,16 @@ from . import standard
 from .devices.base import Target
 from .inventory import InvalidStandard, StandardError
 
+ROOT = Path(__file__).resolve().parent.parent.parent
+# The province inventory: relative to the working directory when there is one there (an
+# operator's checkout), else the one beside this package.
 DEFAULT_INVENTORY = "inventory/thanhhoa"
+
+
+def default_inventory() -> str:
+    if Path(DEFAULT_INVENTORY, "hosts.yml").exists():
+        return DEFAULT_INVENTORY
+    return str(ROOT / DEFAULT_INVENTORY)
 RINGS = ("ring_canary", "ring1", "ring2", "ring_leadership")
 DEFAULT_PORTS = {"endpoint": 443, "switch": 22}
 
@@ -59,7 +68,7 @@ def state_dir(lab: str | Path | None, inventory: str | Path | None = None) -> Pa
     """Where vcprov keeps snapshots, journals and run files for this network."""
     if lab is not None:
         return Path(lab).resolve() / "vcprov"
-    root = Path(inventory or DEFAULT_INVENTORY).resolve()
+    root = Path(inventory or default_inventory()).resolve()
     return root.parent.parent / ".vcprov" / root.name
 
 
@@ -93,7 +102,7 @@ def load_inventory(
     vault_password_file: str | None = None,
 ) -> standard.Inventory:
     """The inventory of a run (the lab's hosts over the inventory's group_vars for a lab)."""
-    inv_dir = str(inventory or DEFAULT_INVENTORY)
+    inv_dir = str(inventory or default_inventory())
     if lab is not None:
         doc = lab_doc(lab)
         specs = standard.lab_overrides(doc, str(Path(lab) / "lab.json"))

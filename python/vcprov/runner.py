@@ -63,6 +63,7 @@ def run_playbook(
     vault_password_file: str | None = None,
     forks: int = 50,
     on_host_done: Callable[[str, HostResult], None] | None = None,
+    on_result: Callable[[str, str, str, dict[str, Any]], None] | None = None,
     quiet: bool = True,
 ) -> PlaybookRun:
     """Run ``playbooks/<playbook>`` and collect one result per host from the event stream."""
@@ -89,6 +90,8 @@ def run_playbook(
             res.unreachable = True
         if payload.get("changed"):
             res.changed = True
+        if on_result is not None:
+            on_result(host, kind.removeprefix("runner_on_"), str(data.get("task", "")), payload)
         return True
 
     cmdline = []

@@ -225,6 +225,10 @@ class Endpoint(Driver):
         """Ask the codec to restart now (it goes away and comes back on its own)."""
         raise NotImplementedError
 
+    def writes(self, changes: list[Change]) -> dict[str, str]:
+        """The exact vendor keys and values ``apply(changes)`` sends (check mode shows them)."""
+        raise NotImplementedError
+
 
 class Switch(Driver):
     """An access switch (CLI over SSH through netmiko).
@@ -237,6 +241,10 @@ class Switch(Driver):
         raise NotImplementedError
 
     def plan(self, desired: Mapping[str, Any]) -> list[Change]:
+        raise NotImplementedError
+
+    def lines(self, changes: list[Change]) -> list[str]:
+        """The exact configuration lines ``apply(changes)`` sends."""
         raise NotImplementedError
 
     def apply(self, changes: list[Change]) -> None:

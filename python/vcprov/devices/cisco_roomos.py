@@ -404,6 +404,9 @@ class RoomOSEndpoint(Endpoint):
             out[KEYS["sip.user"]] = f"{user}@{domain}" if domain else user
         return out
 
+    def writes(self, changes: list[Change]) -> dict[str, str]:
+        return self._values_of(changes)
+
     def apply(self, changes: list[Change]) -> None:
         values = self._values_of(changes)
         if values:

@@ -481,6 +481,9 @@ class PolyEndpoint(Endpoint):
         if isinstance(answer, dict) and answer.get("rebootNeeded"):
             self.reboot_needed = True
 
+    def writes(self, changes: list[Change]) -> dict[str, str]:
+        return self._vars_of(changes)
+
     def apply(self, changes: list[Change]) -> None:
         self._write(self._vars_of(changes), "change")
 

@@ -371,6 +371,15 @@ class CliSwitch(Switch):
 
     # --- apply -----------------------------------------------------------------
 
+    def lines(self, changes: list[Change]) -> list[str]:
+        """The exact configuration lines ``apply(changes)`` sends (check mode shows them)."""
+        items = [i for c in changes if isinstance(c, SwitchChange) for i in c.items]
+        lines = self._lines_of(items) if items else []
+        for change in changes:
+            if not isinstance(change, SwitchChange):
+                lines += change.lines
+        return lines
+
     def apply(self, changes: list[Change]) -> None:
         """Send the changes' lines in one configuration session; save only if all succeeded.
 
@@ -378,11 +387,7 @@ class CliSwitch(Switch):
         of configuration mode first) or the connection drops part-way; the caller restores
         its snapshot.
         """
-        items = [i for c in changes if isinstance(c, SwitchChange) for i in c.items]
-        lines = self._lines_of(items) if items else []
-        for change in changes:  # a plain Change: its lines as given
-            if not isinstance(change, SwitchChange):
-                lines += change.lines
+        lines = self.lines(changes)
         if lines:
             self.send_lines(lines)
 

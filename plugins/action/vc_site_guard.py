@@ -1,0 +1,29 @@
+"""Action: a site is one change set; undo this device's change when its partner failed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.plugins.action import ActionBase
+
+
+class ActionModule(ActionBase):
+    _requires_connection = False
+    TRANSFERS_FILES = False
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        from vcprov import ansible_glue
+
+        result = super().run(tmp, task_vars)
+        spec = {
+            **ansible_glue.CONNECTION_SPEC,
+            "codec_port": {"type": "str"},
+            "partner": {"type": "str", "required": True},
+            "partner_failed": {"type": "bool", "default": False},
+            "result": {"type": "dict", "default": {}},
+        }
+        _, args = self.validate_argument_spec(argument_spec=spec)
+        result.update(
+            ansible_glue.run_site_guard(dict(args), task_vars or {}, bool(self._task.check_mode))
+        )
+        return result

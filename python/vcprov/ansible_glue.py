@@ -1,0 +1,226 @@
+"""What vcprov's Ansible action plugins share (the plugins themselves stay thin).
+
+The plugins run on the controller (no module is shipped to a host): an action plugin
+costs about 20 ms per host-task here where a module costs 0.3 s
+(``docs/architecture.md``).  The standard is computed ONCE per run by the ``vc_standard``
+task (``run_once``) into ``<state>/runs/<run>/desired/<host>.json`` (secrets as the name
+of their vaulted variable, never the value); each device task reads its own file and asks
+Ansible for the secret's value, so vault decryption stays Ansible's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from . import hosts, standard
+from .devices.base import Target
+from .inventory import InvalidStandard
+
+KEEP_RUNS = 20
+
+
+def state_dir_of(task_vars: dict[str, Any]) -> Path:
+    if task_vars.get("vc_state_dir"):
+        return Path(str(task_vars["vc_state_dir"]))
+    return hosts.state_dir(task_vars.get("vc_lab"), _inventory_dir(task_vars))
+
+
+def _inventory_dir(task_vars: dict[str, Any]) -> str:
+    return str(task_vars.get("vc_inventory") or task_vars.get("inventory_dir") or ".")
+
+
+def prepare_run(task_vars: dict[str, Any], names: Iterable[str]) -> tuple[str, list[str]]:
+    """Validate the standard of ``names`` and write their desired state.
+
+    Returns (run directory, errors); with errors nothing is written.
+    """
+    lab = task_vars.get("vc_lab") or None
+    inv = hosts.load_inventory(lab, _inventory_dir(task_vars))
+    errors: list[str] = []
+    docs: dict[str, dict[str, Any]] = {}
+    for name in names:
+        try:
+            std = standard.effective(inv, name)
+        except InvalidStandard as exc:
+            errors += [str(e) for e in exc.errors if str(e) not in errors]
+            continue
+        desired: dict[str, Any] = {}
+        for setting, value in std.items():
+            desired[setting] = {"secret": value.ref} if value.secret else value.value
+        docs[name] = {"desired": desired, "sources": {s: v.source for s, v in std.items()}}
+    if errors:
+        return "", errors
+    runs = state_dir_of(task_vars) / "runs"
+    run = runs / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    (run / "desired").mkdir(parents=True, exist_ok=True)
+    for name, doc in docs.items():
+        (run / "desired" / f"{name}.json").write_text(
+            json.dumps(doc, ensure_ascii=False, sort_keys=True), encoding="utf-8"
+        )
+    old = sorted(p for p in runs.iterdir() if p.is_dir())[:-KEEP_RUNS]
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    return str(run), []
+
+
+def desired_of(
+    run_dir: str, host: str, secret: Callable[[str], Any]
+) -> tuple[dict[str, Any], set[str]]:
+    """A host's desired settings with secrets resolved by ``secret(variable)``; and the
+    names of the secret settings (for ``no_log``-style redaction)."""
+    path = Path(run_dir) / "desired" / f"{host}.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidStandard([]) from None
+    desired: dict[str, Any] = {}
+    secrets: set[str] = set()
+    for setting, value in doc["desired"].items():
+        if isinstance(value, dict) and set(value) == {"secret"}:
+            secrets.add(setting)
+            desired[setting] = secret(str(value["secret"]))
+        else:
+            desired[setting] = value
+    return desired, secrets
+
+
+def target_of(args: dict[str, Any], host: str, role: str) -> Target:
+    extra: dict[str, Any] = {}
+    if role == "switch":
+        extra["codec_port"] = args.get("codec_port")
+    return Target(
+        name=host,
+        family=str(args["family"]),
+        host=str(args["host"]),
+        port=int(args.get("port") or hosts.DEFAULT_PORTS[role]),
+        username=str(args["username"]),
+        password=str(args["password"]),
+        timeout=float(args.get("timeout") or 30.0),
+        extra=extra,
+    )
+
+
+# Ansible argument specs shared by the device modules (DOCUMENTATION mirrors them).
+CONNECTION_SPEC: dict[str, Any] = {
+    "host": {"type": "str", "required": True},
+    "port": {"type": "int"},
+    "family": {"type": "str", "required": True},
+    "username": {"type": "str", "required": True},
+    "password": {"type": "str", "required": True, "no_log": True},
+    "timeout": {"type": "float", "default": 30.0},
+}
+
+
+CONFIG_SPEC: dict[str, Any] = {
+    **CONNECTION_SPEC,
+    "codec_port": {"type": "str"},
+    "reboot": {"type": "bool", "default": True},
+    "reboot_timeout": {"type": "float", "default": 600.0},
+    "site_failed": {"type": "str", "default": ""},
+}
+
+
+def secret_resolver(templar: Any) -> Callable[[str], Any]:
+    def resolve(variable: str) -> Any:
+        try:
+            return templar.resolve_variable_expression(variable)
+        except Exception:  # undefined: named by the caller's error
+            raise KeyError(variable) from None
+
+    return resolve
+
+
+def run_config(
+    args: dict[str, Any],
+    task_vars: dict[str, Any],
+    templar: Any,
+    *,
+    role: str,
+    check: bool,
+    diff: bool,
+) -> dict[str, Any]:
+    """The body of ``vc_endpoint_config`` / ``vc_switch_config``: an Ansible result dict."""
+    from . import apply  # noqa: PLC0415  (the drivers load only when a device is touched)
+
+    host = str(task_vars["inventory_hostname"])
+    if role != str(task_vars.get("vc_role", role)):
+        return {"failed": True, "msg": f"{host} is a {task_vars.get('vc_role')}, not a {role}"}
+    run_dir = task_vars.get("vc_run_dir")
+    if not run_dir:
+        return {
+            "failed": True,
+            "msg": "no standard for this run: the vcprov.network.vc_standard task must run "
+            "first (run_once; playbooks/site.yml does)",
+        }
+    if args.get("site_failed"):
+        return {
+            "failed": True,
+            "changed": False,
+            "msg": f"not applied: this site's {args['site_failed']} change failed (a site is "
+            "one change set)",
+        }
+    try:
+        desired, _secrets = desired_of(str(run_dir), host, secret_resolver(templar))
+    except InvalidStandard:
+        return {"failed": True, "msg": f"{host}: no desired state in {run_dir} (not in the play?)"}
+    except KeyError as exc:
+        return {
+            "failed": True,
+            "msg": f"{host}: the standard names the vaulted variable {exc.args[0]}, which "
+            "Ansible does not define (missing vault file or --vault-password-file?)",
+        }
+    outcome = apply.apply_device(
+        target_of(args, host, role),
+        desired,
+        check=check,
+        state=state_dir_of(task_vars),
+        reboot=bool(args.get("reboot", True)),
+        reboot_timeout=float(args.get("reboot_timeout") or 600.0),
+    )
+    result = outcome.as_dict()
+    result.pop("diff")
+    if diff and outcome.diff:
+        result["diff"] = outcome.diff
+    if outcome.unreachable:
+        result["unreachable"] = True
+        result.pop("failed")
+    return result
+
+
+def run_site_guard(args: dict[str, Any], task_vars: dict[str, Any], check: bool) -> dict[str, Any]:
+    """Roll back this device's change when the other device of its site failed."""
+    from . import apply  # noqa: PLC0415
+
+    host = str(task_vars["inventory_hostname"])
+    partner = str(args.get("partner") or "")
+    own = args.get("result") or {}
+    if not args.get("partner_failed"):
+        return {"changed": False, "msg": "the site's change set succeeded"}
+    if check or not own.get("changed") or not own.get("snapshot"):
+        return {
+            "failed": True,
+            "changed": False,
+            "msg": f"{partner} failed; {host} had nothing applied in this run",
+        }
+    role = str(task_vars.get("vc_role", "endpoint"))
+    problem = apply.restore_device(target_of(args, host, role), str(own["snapshot"]))
+    if problem:
+        return {
+            "failed": True,
+            "changed": True,
+            "msg": f"{partner} failed and restoring {host} failed too ({problem}); "
+            f"snapshot {own['snapshot']}",
+        }
+    return {
+        "failed": True,
+        "changed": True,
+        "restored": True,
+        "msg": f"{partner} failed, so {host}'s change of this run was rolled back (a site is "
+        f"one change set); snapshot {own['snapshot']}",
+    }
