@@ -146,7 +146,7 @@ def run_config(
     diff: bool,
 ) -> dict[str, Any]:
     """The body of ``vc_endpoint_config`` / ``vc_switch_config``: an Ansible result dict."""
-    from . import apply  # noqa: PLC0415  (the drivers load only when a device is touched)
+    from . import apply  # the drivers load only when a device is touched
 
     host = str(task_vars["inventory_hostname"])
     if role != str(task_vars.get("vc_role", role)):
@@ -195,7 +195,7 @@ def run_config(
 
 def run_site_guard(args: dict[str, Any], task_vars: dict[str, Any], check: bool) -> dict[str, Any]:
     """Roll back this device's change when the other device of its site failed."""
-    from . import apply  # noqa: PLC0415
+    from . import apply
 
     host = str(task_vars["inventory_hostname"])
     partner = str(args.get("partner") or "")

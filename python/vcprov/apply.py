@@ -130,6 +130,7 @@ def apply_device(
 ) -> Outcome:
     """Bring ``target`` to ``desired`` (neutral settings, secrets resolved)."""
     drv = driver_for(target)
+    assert isinstance(drv, (Endpoint, Switch))
     role = "switch" if isinstance(drv, Switch) else "endpoint"
     out = Outcome(target.name, role, check=check)
     snap: Snapshot | None = None
@@ -141,11 +142,11 @@ def apply_device(
             if not changes:
                 out.msg = "holds the standard"
                 return out
-            if isinstance(drv, Endpoint) and any(c.reboot for c in changes):
-                if drv.status().in_call:
-                    deferred = [c for c in changes if c.reboot]
-                    changes = [c for c in changes if not c.reboot]
-                    out.deferred = [c.as_dict() for c in deferred]
+            restart = any(c.reboot for c in changes)
+            if restart and isinstance(drv, Endpoint) and drv.status().in_call:
+                deferred = [c for c in changes if c.reboot]
+                changes = [c for c in changes if not c.reboot]
+                out.deferred = [c.as_dict() for c in deferred]
             out.changes = [c.as_dict() for c in changes]
             out.writes = _writes(drv, changes)
             out.diff = diff_of(changes)
@@ -164,14 +165,17 @@ def apply_device(
                     target.name,
                     "the device did not keep " + ", ".join(c.setting for c in left),
                 )
-            needs_restart = isinstance(drv, Endpoint) and any(c.reboot for c in changes)
-            if needs_restart and reboot:
+            needs_restart = any(c.reboot for c in changes)
+            if needs_restart and reboot and isinstance(drv, Endpoint):
                 drv.reboot()
         if needs_restart and reboot:
             out.rebooted = True
             if not wait_back(target, reboot_timeout):
                 out.failed = True
-                out.msg = f"restarted for {_reboot_settings(changes)} and not back in {reboot_timeout:.0f} s"
+                out.msg = (
+                    f"restarted for {_reboot_settings(changes)} and not back in "
+                    f"{reboot_timeout:.0f} s"
+                )
                 return out
         out.msg = _summary(out)
         return out
@@ -219,7 +223,12 @@ def _summary(out: Outcome) -> str:
 
 
 def _failed(
-    out: Outcome, target: Target, snap: Snapshot | None, exc: DeviceError, *, unreachable: bool = False
+    out: Outcome,
+    target: Target,
+    snap: Snapshot | None,
+    exc: DeviceError,
+    *,
+    unreachable: bool = False,
 ) -> Outcome:
     out.failed = not unreachable
     out.unreachable = unreachable

@@ -111,8 +111,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     )
     if standard_errors:
         print("vcprov apply: the standard is invalid, no device was touched:", file=sys.stderr)
-        for err in standard_errors:
-            print(f"  {err}", file=sys.stderr)
+        for text in standard_errors:
+            print(f"  {text}", file=sys.stderr)
         return 1
     rows = []
     for dev in devices:

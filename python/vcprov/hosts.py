@@ -31,6 +31,8 @@ def default_inventory() -> str:
     if Path(DEFAULT_INVENTORY, "hosts.yml").exists():
         return DEFAULT_INVENTORY
     return str(ROOT / DEFAULT_INVENTORY)
+
+
 RINGS = ("ring_canary", "ring1", "ring2", "ring_leadership")
 DEFAULT_PORTS = {"endpoint": 443, "switch": 22}
 
@@ -79,7 +81,9 @@ def lab_rings(doc: dict[str, Any]) -> dict[str, str]:
     for row in doc.get("devices", []):
         sites.setdefault(row["site"], row)
     rings: dict[str, str] = {}
-    districts = [s for s, r in sites.items() if r.get("site_kind") == "district" and not r.get("hub")]
+    districts = [
+        s for s, r in sites.items() if r.get("site_kind") == "district" and not r.get("hub")
+    ]
     for site, row in sites.items():
         if row.get("hub"):
             rings[site] = "ring_canary"

@@ -42,7 +42,7 @@ def build(lab: str | Path, inventory: str | Path | None = None) -> dict[str, Any
             if group != "all":
                 groups.setdefault(str(group), {"hosts": {}})["hosts"][str(name)] = None
     host_vars: dict[str, Any] = {}
-    for name, host in inv.hosts.items():
+    for name in inv.hosts:
         row = rows[name]
         v: dict[str, Any] = {
             "ansible_host": row["host"],
@@ -93,6 +93,7 @@ def write(lab: str | Path, inventory: str | Path | None = None) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, out / "hosts.yml")
+    (out / ".standard-from").write_text(data["all"]["vars"]["vc_inventory"], encoding="utf-8")
     return out
 
 
@@ -101,9 +102,12 @@ def ensure(lab: str | Path, inventory: str | Path | None = None) -> Path:
     lab = Path(lab)
     manage.read_lab(lab)  # a clear error when there is no lab
     target = lab.resolve() / "ansible" / "hosts.yml"
+    source = target.parent / ".standard-from"
+    wanted = str(Path(inventory or hosts.default_inventory()).resolve())
     if (
-        inventory is not None
-        or not target.exists()
+        not target.exists()
+        or not source.exists()
+        or source.read_text(encoding="utf-8") != wanted
         or target.stat().st_mtime < (lab / "lab.json").stat().st_mtime
     ):
         return write(lab, inventory)
