@@ -174,6 +174,7 @@ class CliSwitch(Switch):
         self.conn: BaseConnection | None = None
         self.dropped = False  # the session died mid-way: the next call opens a new one
         self.codec_port: str | None = codec_port or target.extra.get("codec_port")
+        self._running_cache: str | None = None
         self.timings: dict[str, float] = {}  # last duration of send_config_set / save
 
     # --- session ---------------------------------------------------------------
@@ -202,6 +203,7 @@ class CliSwitch(Switch):
             raise Unreachable(self.target.name, f"SSH: {exc.__class__.__name__}") from None
 
     def close(self) -> None:
+        self._running_cache = None
         if self.conn is not None:
             with contextlib.suppress(Exception):
                 self.conn.disconnect()
@@ -245,8 +247,11 @@ class CliSwitch(Switch):
     # --- reading ---------------------------------------------------------------
 
     def running(self) -> str:
-        """The running configuration without its volatile lines."""
-        return strip_volatile(self.send(self.platform.show_running))
+        """The running configuration without its volatile lines (read once per session
+        until a configuration line is sent)."""
+        if self._running_cache is None:
+            self._running_cache = strip_volatile(self.send(self.platform.show_running))
+        return self._running_cache
 
     def startup(self) -> str:
         """The saved (startup) configuration without its volatile lines."""
@@ -392,6 +397,7 @@ class CliSwitch(Switch):
             self.send_lines(lines)
 
     def send_lines(self, lines: list[str]) -> None:
+        self._running_cache = None
         conn = self._session()
         started = time.monotonic()
         try:
