@@ -224,3 +224,32 @@ def run_site_guard(args: dict[str, Any], task_vars: dict[str, Any], check: bool)
         "msg": f"{partner} failed, so {host}'s change of this run was rolled back (a site is "
         f"one change set); snapshot {own['snapshot']}",
     }
+
+
+def run_check(args: dict[str, Any], task_vars: dict[str, Any], templar: Any) -> dict[str, Any]:
+    """The body of ``vc_check``: read one device, compare, write its result for the report."""
+    from . import check
+
+    host = str(task_vars["inventory_hostname"])
+    role = str(task_vars.get("vc_role", "endpoint"))
+    run_dir = task_vars.get("vc_run_dir")
+    if not run_dir:
+        return {"failed": True, "msg": "no standard for this run: run vc_standard first"}
+    try:
+        desired, _ = desired_of(str(run_dir), host, secret_resolver(templar))
+    except (InvalidStandard, KeyError) as exc:
+        return {"failed": True, "msg": f"{host}: no desired state ({exc})"}
+    result = check.check_device(target_of(args, host, role), desired)
+    folder = Path(str(run_dir)) / "check"
+    folder.mkdir(exist_ok=True)
+    tmp = folder / f".{host}.json"
+    tmp.write_text(json.dumps(result, ensure_ascii=False, default=str), encoding="utf-8")
+    tmp.replace(folder / f"{host}.json")
+    n = len(result["findings"])
+    return {
+        "changed": False,
+        "status": result["status"],
+        "findings": result["findings"],
+        "error": result["error"],
+        "msg": result["error"] or (f"{n} finding(s)" if n else "compliant"),
+    }

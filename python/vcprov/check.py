@@ -52,10 +52,8 @@ def _kind(change: Change) -> str:
 
 
 def finding_of(change: Change) -> dict[str, Any]:
-    secret = (
-        change.secret
-        or SETTINGS.get(change.setting) is not None
-        and SETTINGS[change.setting].secret
+    secret = change.secret or (
+        SETTINGS.get(change.setting) is not None and SETTINGS[change.setting].secret
     )
     return {
         "setting": change.setting,

@@ -1,0 +1,146 @@
+"""``vcprov check``: the nightly drift check through ansible-runner (``playbooks/drift.yml``).
+
+Every device in the limit appears once in the result, with a status: ``compliant``,
+``drifted``, ``unreachable``, ``error`` or ``waived``.  Exit codes: 0 all compliant
+(waived counts as compliant), 2 drift found, 4 some device unreachable or in error (4 wins
+over 2), 1 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import check, runner
+from .apply_cli import add_target_args, resolve_inventory
+from .hosts import Device
+from .inventory import InvalidStandard
+
+STATUSES = ("compliant", "drifted", "unreachable", "error", "waived")
+
+
+def assemble(
+    devices: list[Device], run_dir: str | None, started: float, inventory: str, limit: str | None
+) -> dict[str, Any]:
+    """The run's report document (the ``--json`` contract) from the per-device results."""
+    results: dict[str, dict[str, Any]] = {}
+    for dev in devices:
+        path = Path(run_dir or "/nonexistent") / "check" / f"{dev.name}.json"
+        try:
+            results[dev.name] = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            results[dev.name] = {
+                "status": "unreachable",
+                "findings": [],
+                "error": "no result: the check did not reach this device",
+            }
+    rows = []
+    for dev in devices:
+        res = results[dev.name]
+        findings = [dict(f, first_seen=None) for f in res.get("findings", [])]
+        if dev.role == "endpoint" and dev.peer in results:
+            qos = check.qos_consistency(dev.name, res, str(dev.peer), results[str(dev.peer)])
+            if qos is not None:
+                findings.append(dict(qos, first_seen=None))
+        status = res.get("status", "error")
+        if status == "compliant" and findings:
+            status = "drifted"
+        rows.append(
+            {
+                "name": dev.name,
+                "site": dev.site,
+                "site_name": dev.site_name,
+                "role": dev.role,
+                "family": dev.family,
+                "model": (res.get("facts") or {}).get("model", dev.model),
+                "version": (res.get("facts") or {}).get("version", ""),
+                "status": status,
+                "error": res.get("error", ""),
+                "findings": findings,
+            }
+        )
+    summary = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
+    return {
+        "run": {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "inventory": inventory,
+            "limit": limit,
+        },
+        "summary": summary,
+        "devices": rows,
+    }
+
+
+def exit_code(summary: dict[str, int]) -> int:
+    if summary["unreachable"] or summary["error"]:
+        return 4
+    if summary["drifted"]:
+        return 2
+    return 0
+
+
+def print_report(doc: dict[str, Any]) -> None:
+    rows = [d for d in doc["devices"] if d["status"] != "compliant"]
+    width = max((len(d["name"]) for d in rows), default=10)
+    for dev in rows:
+        print(f"  {dev['name']:<{width}}  {dev['status']:<11} {dev['site_name']}")
+        if dev["error"]:
+            print(f"      {dev['error']}")
+        for f in dev["findings"]:
+            print(
+                f"      {f['kind']:<7} {f['setting']} ({f['vendor_key']}): "
+                f"expected {f['expected']!r}, found {f['actual']!r}"
+            )
+    s = doc["summary"]
+    print(
+        f"{len(doc['devices'])} devices: {s['compliant']} compliant, {s['drifted']} drifted, "
+        f"{s['unreachable']} unreachable, {s['error']} error, {s['waived']} waived"
+    )
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    started = time.time()
+    try:
+        inv_path, devices = resolve_inventory(args)
+    except InvalidStandard as exc:
+        print("vcprov check: the standard is invalid:", file=sys.stderr)
+        for err in exc.errors:
+            print(f"  {err}", file=sys.stderr)
+        return 1
+    if not devices:
+        print("vcprov check: no device in this run", file=sys.stderr)
+        return 1
+    print(f"vcprov check: {len(devices)} devices (read only)", flush=True)
+    run_dirs: list[str] = []
+
+    def on_result(host: str, kind: str, task: str, res: dict[str, Any]) -> None:
+        if res.get("ansible_facts", {}).get("vc_run_dir"):
+            run_dirs.append(str(res["ansible_facts"]["vc_run_dir"]))
+
+    runner.run_playbook(
+        "drift.yml",
+        [inv_path],
+        limit=",".join(d.name for d in devices),
+        check=True,
+        vault_password_file=args.vault_password_file,
+        forks=args.forks,
+        on_result=on_result,
+    )
+    doc = assemble(devices, run_dirs[0] if run_dirs else None, started, inv_path, args.limit)
+    print_report(doc)
+    if args.json:
+        Path(args.json).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    return exit_code(doc["summary"])
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("check", help="nightly drift check (reads only; playbooks/drift.yml)")
+    add_target_args(p)
+    p.add_argument("--json", help="write the report as JSON")
+    p.add_argument("--forks", type=int, default=50, help="parallel hosts (default 50)")
+    p.set_defaults(func=cmd_check)
