@@ -46,6 +46,8 @@ def _kind(change: Change) -> str:
         return "extra"
     if change.before in (None, "", [], {}):
         return "missing"
+    if change.lines and change.before is False and change.after is True:
+        return "missing"  # a switch line the standard needs is not there
     if change.after is False and change.before is True:
         return "extra"  # telnet on, auto-update on, cloud provisioning on
     return "drifted"

@@ -247,6 +247,10 @@ class Switch(Driver):
         """The exact configuration lines ``apply(changes)`` sends."""
         raise NotImplementedError
 
+    def actual(self, desired: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Neutral values of the owned sections (``desired`` only names the settings)."""
+        raise NotImplementedError
+
     def apply(self, changes: list[Change]) -> None:
         """Send the lines, then save only after every line succeeded."""
         raise NotImplementedError
