@@ -1,0 +1,162 @@
+"""`vcprov check` end to end against the lab: hand changes over each device's own protocol
+(as an operator on the web page or CLI would), then the check reports exactly those."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from netmiko import ConnectHandler
+
+from .conftest import Lab, LabFactory
+from .test_apply import vcprov
+
+NETMIKO = {"cisco-ios": "cisco_ios", "cisco-iosxe": "cisco_xe", "huawei-vrp": "huawei_vrp"}
+
+
+def check(lab: Lab, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    report = tmp_path / "check.json"
+    proc = vcprov("check", "--lab", str(lab.state), "--json", str(report), *extra)
+    doc = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
+    return proc.returncode, doc, proc.stdout + proc.stderr
+
+
+def poly_set(dev: dict[str, Any], name: str, value: str) -> None:
+    with httpx.Client(verify=False, timeout=30) as web:
+        base = f"https://{dev['host']}:{dev['port']}"
+        login = {"user": dev["username"], "password": dev["password"]}
+        if dev["family"] == "poly-group-series":
+            login["action"] = "Login"
+        web.post(f"{base}/rest/session", json=login).raise_for_status()
+        headers = {"x-xsrf-token": web.cookies.get("XSRF-TOKEN") or ""}
+        answer = web.post(
+            f"{base}/rest/config", json={"vars": [{"name": name, "value": value}]}, headers=headers
+        ).json()
+        assert answer["vars"][0]["result"] == "NOERROR", answer
+        web.post(f"{base}/rest/session", json={"action": "Logout"}, headers=headers)
+
+
+def cisco_putxml(dev: dict[str, Any], xml: str) -> None:
+    with httpx.Client(verify=False, timeout=30, auth=(dev["username"], dev["password"])) as web:
+        resp = web.post(f"https://{dev['host']}:{dev['port']}/putxml", content=xml)
+        assert resp.status_code == 200 and "<Success" in resp.text, resp.text
+
+
+def switch_config(dev: dict[str, Any], lines: list[str]) -> None:
+    conn = ConnectHandler(
+        device_type=NETMIKO[dev["family"]],
+        host=dev["host"],
+        port=dev["port"],
+        username=dev["username"],
+        password=dev["password"],
+    )
+    try:
+        conn.send_config_set(lines)
+        conn.save_config()
+    finally:
+        conn.disconnect()
+
+
+@pytest.fixture()
+def std_lab(lab_factory: LabFactory) -> Any:
+    lab = lab_factory(sites=4, deviations=False)
+    yield lab
+    lab.stop()
+
+
+def test_a_standard_lab_is_compliant_and_the_check_writes_nothing(
+    std_lab: Lab, tmp_path: Path
+) -> None:
+    writes = std_lab.control.writes()
+    code, doc, out = check(std_lab, tmp_path)
+    assert code == 0, out
+    assert doc["summary"] == {
+        "compliant": 8,
+        "drifted": 0,
+        "unreachable": 0,
+        "error": 0,
+        "waived": 0,
+    }
+    assert std_lab.control.writes() == writes
+
+
+def test_hand_changes_are_reported_exactly(std_lab: Lab, tmp_path: Path) -> None:
+    lab = std_lab
+    poly = lab.first("poly-os")
+    cisco = lab.first("cisco-roomos")
+    switch = lab.spec(lab.first("poly-group-series")["switch"])
+    poly_set(poly, "qos.diffServ.audio", "0")
+    poly_set(poly, "qos.diffServ.fecc", "8")  # not owned by the standard: never reported
+    cisco_putxml(
+        cisco,
+        "<Configuration><Conference><Encryption><Mode>Off</Mode></Encryption>"
+        "</Conference></Configuration>",
+    )
+    port = switch["codec_port"]
+    switch_config(
+        switch,
+        [
+            *(f"interface {port}", "no spanning-tree bpduguard enable", "exit"),
+            *("interface GigabitEthernet1/0/2", "description printer", "exit"),  # out of scope
+        ],
+    )
+    writes = lab.control.writes()
+    code, doc, out = check(lab, tmp_path)
+    assert code == 2, out
+    assert lab.control.writes() == writes, "the check wrote to a device"
+    found = {
+        d["name"]: sorted((f["setting"], f["kind"]) for f in d["findings"])
+        for d in doc["devices"]
+        if d["findings"]
+    }
+    assert found == {
+        poly["name"]: [("qos.dscp.audio", "drifted")],
+        cisco["name"]: [("call.encryption", "drifted")],
+        switch["name"]: [("port.bpdu_guard", "missing")],
+    }, out
+    row = next(d for d in doc["devices"] if d["name"] == poly["name"])
+    assert row["findings"][0] == {
+        "setting": "qos.dscp.audio",
+        "vendor_key": "qos.diffServ.audio",
+        "kind": "drifted",
+        "expected": 46,
+        "actual": 0,
+        "first_seen": None,
+    }
+    assert {d["status"] for d in doc["devices"] if d["name"] not in found} == {"compliant"}
+    assert len(doc["devices"]) == 8 and len({d["name"] for d in doc["devices"]}) == 8
+
+
+def test_a_port_that_does_not_trust_the_codec_marking_is_one_site_finding(
+    std_lab: Lab, tmp_path: Path
+) -> None:
+    lab = std_lab
+    codec = lab.first("poly-group-series")
+    switch = lab.spec(codec["switch"])
+    switch_config(switch, [f"interface {switch['codec_port']}", "no mls qos trust dscp", "exit"])
+    code, doc, out = check(lab, tmp_path, "--limit", f"{codec['site']}-*")
+    assert code == 2, out
+    rows = {d["name"]: d for d in doc["devices"]}
+    site = [f for f in rows[codec["name"]]["findings"] if f["setting"].startswith("qos.codec")]
+    assert len(site) == 1 and site[0]["devices"] == [codec["name"], switch["name"]]
+    assert "trust" in site[0]["actual"]
+
+
+def test_unreachable_and_refused_are_never_compliant(std_lab: Lab, tmp_path: Path) -> None:
+    lab = std_lab
+    lab.control.fault("kkt-nghi-son-codec", "unreachable")
+    lab.control.fault("tinh-uy-sw", "bad-credentials")
+    code, doc, out = check(lab, tmp_path)
+    lab.control.clear("kkt-nghi-son-codec")
+    lab.control.clear("tinh-uy-sw")
+    assert code == 4, out
+    rows = {d["name"]: d for d in doc["devices"]}
+    assert rows["kkt-nghi-son-codec"]["status"] == "unreachable"
+    assert rows["tinh-uy-sw"]["status"] == "error"
+    assert "credentials" in rows["tinh-uy-sw"]["error"]
+    secrets = {d["password"] for d in lab.devices} | {d["snmp_community"] for d in lab.devices}
+    text = json.dumps(doc) + out
+    assert not any(s in text for s in secrets)
