@@ -160,3 +160,24 @@ def test_unreachable_and_refused_are_never_compliant(std_lab: Lab, tmp_path: Pat
     secrets = {d["password"] for d in lab.devices} | {d["snmp_community"] for d in lab.devices}
     text = json.dumps(doc) + out
     assert not any(s in text for s in secrets)
+
+
+def test_fix_heals_only_what_the_policy_allows(std_lab: Lab, tmp_path: Path) -> None:
+    lab = std_lab
+    poly = lab.first("poly-os")
+    poly_set(poly, "qos.diffServ.audio", "0")  # class qos: healed
+    poly_set(poly, "voIpProt.SIP.registrarServer", "sip.rogue.example")  # call-control: never
+    code, doc, out = check(lab, tmp_path, "--fix", "--limit", poly["name"])
+    assert code == 2, out
+    assert doc["run"]["fixed"] == [
+        {
+            "name": poly["name"],
+            "settings": ["qos.dscp.audio"],
+            "result": "changed",
+            "msg": doc["run"]["fixed"][0]["msg"],
+        }
+    ]
+    row = doc["devices"][0]
+    assert [f["setting"] for f in row["findings"]] == ["sip.registrar"]
+    snaps = list((lab.state / "vcprov" / "snapshots" / poly["name"]).glob("*.json"))
+    assert snaps, "the fix went through the apply path without a snapshot"

@@ -59,6 +59,12 @@ options:
         then left as it is (a site is one change set).
     type: str
     default: ""
+  only:
+    description:
+      - Change only these settings (neutral names); the others are left as they are.
+      - C(vcprov check --fix) passes the settings its heal policy allows.
+    type: list
+    elements: str
 attributes:
   check_mode:
     support: full

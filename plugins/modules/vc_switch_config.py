@@ -57,6 +57,12 @@ options:
     description: Name of the site's other device when its change failed in this run.
     type: str
     default: ""
+  only:
+    description:
+      - Change only these settings (neutral names); the others are left as they are.
+      - C(vcprov check --fix) passes the settings its heal policy allows.
+    type: list
+    elements: str
 attributes:
   check_mode:
     support: full

@@ -123,6 +123,7 @@ CONFIG_SPEC: dict[str, Any] = {
     "reboot": {"type": "bool", "default": True},
     "reboot_timeout": {"type": "float", "default": 600.0},
     "site_failed": {"type": "str", "default": ""},
+    "only": {"type": "list", "elements": "str"},
 }
 
 
@@ -182,6 +183,7 @@ def run_config(
         state=state_dir_of(task_vars),
         reboot=bool(args.get("reboot", True)),
         reboot_timeout=float(args.get("reboot_timeout") or 600.0),
+        only=None if args.get("only") is None else set(args["only"]),
     )
     result = outcome.as_dict()
     result.pop("diff")

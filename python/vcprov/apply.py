@@ -127,8 +127,10 @@ def apply_device(
     state: Path | None = None,
     reboot: bool = True,
     reboot_timeout: float = 600.0,
+    only: set[str] | None = None,
 ) -> Outcome:
-    """Bring ``target`` to ``desired`` (neutral settings, secrets resolved)."""
+    """Bring ``target`` to ``desired`` (neutral settings, secrets resolved); with ``only``,
+    just those settings (``vcprov check --fix`` heals the classes the policy allows)."""
     drv = driver_for(target)
     assert isinstance(drv, (Endpoint, Switch))
     role = "switch" if isinstance(drv, Switch) else "endpoint"
@@ -137,6 +139,8 @@ def apply_device(
     try:
         with drv:
             changes = drv.plan(desired)
+            if only is not None:
+                changes = [c for c in changes if c.setting in only]
             if isinstance(drv, Endpoint):
                 out.unsupported = {s: why for s, why in drv.unsupported().items() if s in desired}
             if not changes:
@@ -160,6 +164,8 @@ def apply_device(
             drv.apply(changes)
             held_back = {d["setting"] for d in out.deferred}
             left = drv.plan({k: v for k, v in desired.items() if k not in held_back})
+            if only is not None:
+                left = [c for c in left if c.setting in only]
             if left:
                 raise ApplyError(
                     target.name,

@@ -19,6 +19,7 @@ from . import check, runner
 from .apply_cli import add_target_args, resolve_inventory
 from .hosts import Device
 from .inventory import InvalidStandard
+from .standard import SETTINGS
 
 STATUSES = ("compliant", "drifted", "unreachable", "error", "waived")
 
@@ -103,19 +104,9 @@ def print_report(doc: dict[str, Any]) -> None:
     )
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    started = time.time()
-    try:
-        inv_path, devices = resolve_inventory(args)
-    except InvalidStandard as exc:
-        print("vcprov check: the standard is invalid:", file=sys.stderr)
-        for err in exc.errors:
-            print(f"  {err}", file=sys.stderr)
-        return 1
-    if not devices:
-        print("vcprov check: no device in this run", file=sys.stderr)
-        return 1
-    print(f"vcprov check: {len(devices)} devices (read only)", flush=True)
+def _run(
+    inv_path: str, devices: list[Device], args: argparse.Namespace, started: float
+) -> dict[str, Any]:
     run_dirs: list[str] = []
 
     def on_result(host: str, kind: str, task: str, res: dict[str, Any]) -> None:
@@ -131,7 +122,85 @@ def cmd_check(args: argparse.Namespace) -> int:
         forks=args.forks,
         on_result=on_result,
     )
-    doc = assemble(devices, run_dirs[0] if run_dirs else None, started, inv_path, args.limit)
+    return assemble(devices, run_dirs[0] if run_dirs else None, started, inv_path, args.limit)
+
+
+def healable(doc: dict[str, Any], devices: list[Device]) -> dict[str, list[str]]:
+    """Device -> the drifted settings its heal policy (``vc_heal_policy``) lets --fix heal."""
+    by_name = {d.name: d for d in devices}
+    out: dict[str, list[str]] = {}
+    for row in doc["devices"]:
+        if row["status"] != "drifted":
+            continue
+        policy = set(by_name[row["name"]].vars.get("vc_heal_policy") or [])
+        settings = sorted(
+            {
+                f["setting"]
+                for f in row["findings"]
+                if f["setting"] in SETTINGS and SETTINGS[f["setting"]].heal in policy
+            }
+        )
+        if settings:
+            out[row["name"]] = settings
+    return out
+
+
+def fix(
+    inv_path: str, heal: dict[str, list[str]], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Heal through the apply path (snapshots, verify, restore): ``site.yml`` limited to the
+    settings the policy allows."""
+    outcome: dict[str, dict[str, Any]] = {}
+
+    def on_result(host: str, kind: str, task: str, res: dict[str, Any]) -> None:
+        if host in heal and kind != "skipped" and "holds the province standard" in task:
+            result = "changed" if kind == "ok" and res.get("changed") else kind
+            outcome[host] = {"result": result, "msg": res.get("msg", "")}
+
+    runner.run_playbook(
+        "site.yml",
+        [inv_path],
+        limit=",".join(heal),
+        vault_password_file=args.vault_password_file,
+        forks=args.forks,
+        extravars={"vc_only": heal},
+        on_result=on_result,
+    )
+    return [
+        {"name": name, "settings": settings, **outcome.get(name, {"result": "not run"})}
+        for name, settings in heal.items()
+    ]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    started = time.time()
+    try:
+        inv_path, devices = resolve_inventory(args)
+    except InvalidStandard as exc:
+        print("vcprov check: the standard is invalid:", file=sys.stderr)
+        for err in exc.errors:
+            print(f"  {err}", file=sys.stderr)
+        return 1
+    if not devices:
+        print("vcprov check: no device in this run", file=sys.stderr)
+        return 1
+    print(f"vcprov check: {len(devices)} devices (read only)", flush=True)
+    doc = _run(inv_path, devices, args, started)
+    if args.fix:
+        heal = healable(doc, devices)
+        if heal:
+            print_report(doc)
+            print(
+                f"--fix: healing {sum(map(len, heal.values()))} setting(s) on {len(heal)} device(s)"
+            )
+            fixed = fix(inv_path, heal, args)
+            for row in fixed:
+                print(f"  {row['name']}: {row['result']} {', '.join(row['settings'])}")
+            print("checking again", flush=True)
+            doc = _run(inv_path, devices, args, started)
+            doc["run"]["fixed"] = fixed
+        else:
+            doc["run"]["fixed"] = []
     print_report(doc)
     if args.json:
         Path(args.json).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -142,5 +211,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser("check", help="nightly drift check (reads only; playbooks/drift.yml)")
     add_target_args(p)
     p.add_argument("--json", help="write the report as JSON")
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="heal the setting classes the heal policy allows (vc_heal_policy), then check again",
+    )
     p.add_argument("--forks", type=int, default=50, help="parallel hosts (default 50)")
     p.set_defaults(func=cmd_check)
