@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: install demo test lint bench clean lock lab-up lab-down
+.PHONY: install demo test lint bench clean lock lab-up lab-down browser
 
 install: $(STAMP)
 
@@ -31,7 +31,19 @@ lock:
 demo: install
 	$(BIN)/python -m vcprov.demo
 
-test: install
+# Headless Chromium for tests/test_report_browser.py: installed with apt-get when missing
+# and we are root; otherwise (or if that fails) the browser test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	{ if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make browser: installing chromium (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+	    echo "make browser: could not install chromium; the browser test will skip"; \
+	  else echo "make browser: no chromium and not root: the browser test will skip"; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
 lint: install
@@ -52,3 +64,8 @@ lab-down: install
 clean:
 	-$(BIN)/vcprov lab down 2>/dev/null
 	rm -rf $(VENV) .lab .collections .pytest_cache .mypy_cache .ruff_cache
+
+# Molecule: one scenario per role, each on a 2-site lab of its own (molecule/README.md).
+.PHONY: molecule
+molecule: install
+	MOLECULE_GLOB='molecule/*/molecule.yml' $(BIN)/molecule test --all
