@@ -52,6 +52,18 @@ WAIVERS_FILE = "waivers.yml"
 KEYS = ("device", "setting", "reason", "owner", "expires")
 _GLOB = re.compile(r"[*?\[]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}([Tt]|[ \t]+)\d{1,2}:\d{2}")
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with dates left as text: this module checks them itself (an impossible
+    date such as 2026-13-01 is then a named error, not a crash in the YAML library)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 class WaiverError(StandardError):
@@ -154,8 +166,8 @@ def load_file(path: str | os.PathLike[str]) -> list[Waiver]:
 def parse(text: str, file: str = WAIVERS_FILE) -> list[Waiver]:
     """The waivers in ``text`` (the content of ``file``, named in errors)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -265,6 +277,8 @@ def _date(value: Any) -> dt.date | str:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
+    if isinstance(value, str) and _DATE_TIME.match(value.strip()):
+        return f"{value!r} has a time; give a date (YYYY-MM-DD)"
     return f"{value!r} is not a date (YYYY-MM-DD)"
 
 
