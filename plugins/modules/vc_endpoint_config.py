@@ -87,7 +87,7 @@ EXAMPLES = r"""
     family: "{{ vc_family }}"
     username: "{{ vc_username }}"
     password: "{{ vc_password }}"
-  register: vc_endpoint_result
+  register: endpoint_standard_result
 """
 
 RETURN = r"""

@@ -82,7 +82,7 @@ EXAMPLES = r"""
     username: "{{ vc_username }}"
     password: "{{ vc_password }}"
     codec_port: "{{ vc_codec_port }}"
-  register: vc_switch_result
+  register: switch_qos_result
 """
 
 RETURN = r"""
