@@ -570,6 +570,7 @@ def test_the_mail_carries_the_summary_and_the_html_report(
     page = parse_page(html.get_content())
     assert len(page.rows) == len(run.devices)
     assert COMMUNITY.encode() not in data
+    assert data.isascii()  # 7-bit clean: any relay passes it unchanged
 
 
 def test_a_relay_that_does_not_answer_is_a_named_error(run: CheckRun) -> None:

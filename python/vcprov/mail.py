@@ -83,9 +83,15 @@ def build(
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid("vcprov-check")
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(report.text_summary(run), subtype="plain", charset="utf-8")
+    # quoted-printable: 7-bit clean, so a relay without 8BITMIME passes it unchanged
+    msg.set_content(
+        report.text_summary(run), subtype="plain", charset="utf-8", cte="quoted-printable"
+    )
     msg.add_alternative(
-        html if html is not None else report.render_html(run), subtype="html", charset="utf-8"
+        html if html is not None else report.render_html(run),
+        subtype="html",
+        charset="utf-8",
+        cte="quoted-printable",
     )
     return msg
 
