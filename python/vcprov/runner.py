@@ -31,6 +31,9 @@ def ansible_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
         "ANSIBLE_NOCOLOR": "1",
+        # ansible-runner puts its own callback directory in this variable, which hides
+        # ansible.cfg's callback_plugins: name ours here (plugins/callback/vcprov_preload).
+        "ANSIBLE_CALLBACK_PLUGINS": str(ROOT / "plugins" / "callback"),
     }
     env.update(extra or {})
     return env
