@@ -118,14 +118,15 @@ def test_hand_changes_are_reported_exactly(std_lab: Lab, tmp_path: Path) -> None
         switch["name"]: [("port.bpdu_guard", "missing")],
     }, out
     row = next(d for d in doc["devices"] if d["name"] == poly["name"])
-    assert row["findings"][0] == {
+    first = row["findings"][0]
+    assert {k: first[k] for k in ("setting", "vendor_key", "kind", "expected", "actual")} == {
         "setting": "qos.dscp.audio",
         "vendor_key": "qos.diffServ.audio",
         "kind": "drifted",
         "expected": 46,
         "actual": 0,
-        "first_seen": None,
     }
+    assert first["new"] and first["first_seen"] == doc["run"]["started"][:10]
     assert {d["status"] for d in doc["devices"] if d["name"] not in found} == {"compliant"}
     assert len(doc["devices"]) == 8 and len({d["name"] for d in doc["devices"]}) == 8
 
@@ -181,3 +182,71 @@ def test_fix_heals_only_what_the_policy_allows(std_lab: Lab, tmp_path: Path) -> 
     assert [f["setting"] for f in row["findings"]] == ["sip.registrar"]
     snaps = list((lab.state / "vcprov" / "snapshots" / poly["name"]).glob("*.json"))
     assert snaps, "the fix went through the apply path without a snapshot"
+
+
+def test_history_first_seen_resolved_waivers_and_reports(std_lab: Lab, tmp_path: Path) -> None:
+    """Two runs into one history: first seen is kept, a fix shows as resolved; a valid
+    waiver waives, an expired one does not; the HTML, JUnit and JSON (schema) reports;
+    no device password anywhere, the history repository included."""
+    import shutil
+    import subprocess
+
+    import jsonschema
+    import yaml
+
+    from .conftest import ROOT
+
+    lab = std_lab
+    poly, cisco = lab.first("poly-os"), lab.first("cisco-roomos")
+    inv = tmp_path / "inv"
+    shutil.copytree(ROOT / "inventory/thanhhoa", inv)
+    (inv / "waivers.yml").write_text(
+        yaml.safe_dump(
+            [
+                {"device": cisco["name"], "setting": "call.encryption", "reason": "MCU test",
+                 "owner": "Trung tâm CNTT", "expires": "2099-12-31"},
+                {"device": poly["name"], "setting": "qos.dscp.video", "reason": "old",
+                 "owner": "Trung tâm CNTT", "expires": "2020-01-01"},
+            ],
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    repo = tmp_path / "history"
+    poly_set(poly, "qos.diffServ.audio", "0")
+    poly_set(poly, "qos.diffServ.video", "0")
+    cisco_putxml(
+        cisco,
+        "<Configuration><Conference><Encryption><Mode>Off</Mode></Encryption>"
+        "</Conference></Configuration>",
+    )
+    base = ("-i", str(inv), "--history", str(repo))
+    code, one, out = check(lab, tmp_path, *base)
+    assert code == 2, out
+    rows = {d["name"]: d for d in one["devices"]}
+    assert rows[cisco["name"]]["status"] == "waived"
+    video = next(f for f in rows[poly["name"]]["findings"] if f["setting"] == "qos.dscp.video")
+    assert video["waiver"]["expired"] and rows[poly["name"]]["status"] == "drifted"
+
+    poly_set(poly, "qos.diffServ.audio", "46")  # an operator puts audio back
+    html, junit = tmp_path / "r.html", tmp_path / "r.xml"
+    code, two, out = check(lab, tmp_path, *base, "--html", str(html), "--junit", str(junit))
+    assert code == 2, out
+    still = next(f for d in two["devices"] if d["name"] == poly["name"] for f in d["findings"])
+    assert still["setting"] == "qos.dscp.video" and not still["new"]
+    assert still["first_seen"] == one["run"]["started"][:10]
+    assert [(r["device"], r["setting"]) for r in two["run"]["resolved"]] == [
+        (poly["name"], "qos.dscp.audio")
+    ]
+    schema = json.loads((ROOT / "docs/check-report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(two, schema)
+    page = html.read_text(encoding="utf-8")
+    assert page.count('class="device') >= len(lab.devices) and "Sở Thông tin" in page
+    assert junit.read_text(encoding="utf-8").count("<testcase") == len(lab.devices)
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "-p", "--all"], capture_output=True, text=True, check=True
+    ).stdout
+    assert log.count("\ncommit ") + log.startswith("commit ") == 2
+    secrets = {d["password"] for d in lab.devices} | {d["snmp_community"] for d in lab.devices}
+    for text in (log, page, json.dumps(two), junit.read_text(encoding="utf-8")):
+        assert not any(s in text for s in secrets)

@@ -22,7 +22,8 @@ from .standard import SETTINGS
 SECRET = "<secret>"
 FIRMWARE_KEY = {"endpoint": "software version", "switch": "software version"}
 _SECRET_LINE = re.compile(
-    r"^(\s*(?:snmp-server community|snmp-server host \S+(?: version \S+)?|snmp-agent community"
+    r"^(\s*(?:snmp-server community|snmp-server host \S+(?: version \S+)?|"
+    r"snmp-agent target-host .*? securityname|snmp-agent community"
     r"(?: read| write)?(?: cipher)?|username \S+(?: privilege \d+)? (?:secret|password)(?: \d+)?|"
     r"enable (?:secret|password)(?: \d+)?|local-user \S+ password(?: \S+)?))\s+(\S+)(.*)$",
     re.IGNORECASE,

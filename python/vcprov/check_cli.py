@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import check, runner
+from . import check, history, mail, report, runner, waivers
 from .apply_cli import add_target_args, resolve_inventory
-from .hosts import Device
+from .findings import CheckRun
+from .hosts import Device, default_inventory
 from .inventory import InvalidStandard
 from .standard import SETTINGS
 
@@ -62,6 +63,7 @@ def assemble(
                 "status": status,
                 "error": res.get("error", ""),
                 "findings": findings,
+                "config": res.get("config"),
             }
         )
     summary = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
@@ -93,10 +95,17 @@ def print_report(doc: dict[str, Any]) -> None:
         if dev["error"]:
             print(f"      {dev['error']}")
         for f in dev["findings"]:
+            when = "new" if f.get("new", True) else f"since {f.get('first_seen')}"
+            waiver = f.get("waiver") or {}
+            if waiver:
+                state = "EXPIRED waiver" if waiver.get("expired") else "waived"
+                when += f"; {state} ({waiver.get('owner')}, until {waiver.get('expires')})"
             print(
                 f"      {f['kind']:<7} {f['setting']} ({f['vendor_key']}): "
-                f"expected {f['expected']!r}, found {f['actual']!r}"
+                f"expected {f['expected']!r}, found {f['actual']!r}  [{when}]"
             )
+    for r in (doc.get("run") or {}).get("resolved") or []:
+        print(f"  resolved since the last run: {r.get('device')} {r.get('setting')}")
     s = doc["summary"]
     print(
         f"{len(doc['devices'])} devices: {s['compliant']} compliant, {s['drifted']} drifted, "
@@ -172,12 +181,20 @@ def fix(
     ]
 
 
+def default_history(args: argparse.Namespace) -> Path:
+    """The history repository of this network (``--history`` overrides)."""
+    from .hosts import state_dir
+
+    return state_dir(args.lab, args.inventory) / "history"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     started = time.time()
     try:
         inv_path, devices = resolve_inventory(args)
+        rules = waivers.load(args.inventory or default_inventory())
     except InvalidStandard as exc:
-        print("vcprov check: the standard is invalid:", file=sys.stderr)
+        print("vcprov check: bad input, nothing was checked:", file=sys.stderr)
         for err in exc.errors:
             print(f"  {err}", file=sys.stderr)
         return 1
@@ -186,31 +203,59 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     print(f"vcprov check: {len(devices)} devices (read only)", flush=True)
     doc = _run(inv_path, devices, args, started)
+    fixed: list[dict[str, Any]] | None = None
     if args.fix:
         heal = healable(doc, devices)
+        fixed = []
         if heal:
             print_report(doc)
-            print(
-                f"--fix: healing {sum(map(len, heal.values()))} setting(s) on {len(heal)} device(s)"
-            )
+            n = sum(map(len, heal.values()))
+            print(f"--fix: healing {n} setting(s) on {len(heal)} device(s)")
             fixed = fix(inv_path, heal, args)
             for row in fixed:
                 print(f"  {row['name']}: {row['result']} {', '.join(row['settings'])}")
             print("checking again", flush=True)
             doc = _run(inv_path, devices, args, started)
-            doc["run"]["fixed"] = fixed
-        else:
-            doc["run"]["fixed"] = []
-    print_report(doc)
+    run = CheckRun.from_dict(doc)
+    waivers.apply(run, rules)
+    if not args.no_history:
+        history.record(args.history or default_history(args), run)
+    out = report.to_json(run)
+    if fixed is not None:
+        out["run"]["fixed"] = fixed
+    print_report(out)
     if args.json:
-        Path(args.json).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-    return exit_code(doc["summary"])
+        Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.html:
+        report.write_html(run, args.html)
+        print(f"HTML report: {args.html}")
+    if args.junit:
+        report.write_junit(run, args.junit)
+    if args.mail_to:
+        if args.mail_always or mail.should_mail(run):
+            mail.send(run, args.mail_to)
+            print(f"mailed to {args.mail_to}")
+        else:
+            print("nothing changed since the last run: no mail (--mail-always to send anyway)")
+    return exit_code(out["summary"])
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("check", help="nightly drift check (reads only; playbooks/drift.yml)")
     add_target_args(p)
     p.add_argument("--json", help="write the report as JSON")
+    p.add_argument("--html", help="write the morning report as one self-contained HTML page")
+    p.add_argument("--junit", help="write JUnit XML (one test case per device)")
+    p.add_argument("--mail-to", help="mail the report (SMTP at $VCPROV_SMTP, default localhost:25)")
+    p.add_argument(
+        "--mail-always", action="store_true", help="mail even when nothing changed since last run"
+    )
+    p.add_argument(
+        "--history",
+        help="git repository of collected configurations and findings "
+        "(default: the network's state directory / history)",
+    )
+    p.add_argument("--no-history", action="store_true", help="do not record this run")
     p.add_argument(
         "--fix",
         action="store_true",

@@ -78,6 +78,8 @@ _SECRET_LINES = tuple(
         r"^(\s*snmp-server host \S+(?: (?:informs|traps))?"
         r"(?: version (?:1|2c|3(?: (?:auth|noauth|priv))?))? )(\S+)",
         r"^(\s*snmp-agent community (?:read |write )?(?:cipher |simple )?)(\S+)",
+        # VRP v2c trap targets carry the community as the security name
+        r"^(\s*snmp-agent target-host .*? securityname (?:cipher )?)(\S+)",
         r"^(\s*snmp-agent usm-user .*?(?:authentication|privacy)-mode \S+ "
         r"(?:cipher |simple )?)(\S+)",
         r"^(\s*username \S+ (?:.*? )?(?:secret|password)(?: [0-9])? )(\S+)",

@@ -17,7 +17,8 @@ from .devices.base import Snapshot
 
 _SECRET_KEY = re.compile(r"(password|passphrase|secret|community|\bkey$)", re.IGNORECASE)
 _SECRET_LINE = re.compile(
-    r"^\s*(snmp-server community|snmp-agent community|username \S+ (secret|password)|"
+    r"^\s*(snmp-server community|snmp-server host|snmp-agent community|"
+    r"snmp-agent target-host .* securityname|username \S+ (secret|password)|"
     r"enable (secret|password)|local-user \S+ password)",
     re.IGNORECASE,
 )
