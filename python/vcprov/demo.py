@@ -65,8 +65,13 @@ def main() -> int:
         print(f"  {line}")
     print(f"\n== the nightly drift check: vcprov check --lab {STATE} ==")
     check_json = STATE / "check-last.json"
-    code = subprocess.call([vcprov, "check", "--lab", str(STATE), "--json", str(check_json)])
-    print(f"\nvcprov check exited {code} (2: drift found); report {check_json}")
+    html = STATE / "check-report.html"
+    code = subprocess.call(
+        [vcprov, "check", "--lab", str(STATE), "--json", str(check_json), "--html", str(html)]
+    )
+    print(f"\nvcprov check exited {code} (2: drift found)")
+    print(f"morning report: {html.resolve()}  (JSON: {check_json})")
+    print(f"history of configurations and findings: git -C {STATE}/vcprov/history log -p")
     print("the lab keeps running: `vcprov lab status`, `vcprov lab down` (see docs/lab.md)")
     return 0 if code == 2 else 1
 
