@@ -35,13 +35,16 @@ def _inventory_dir(task_vars: dict[str, Any]) -> str:
     return str(task_vars.get("vc_inventory") or task_vars.get("inventory_dir") or ".")
 
 
-def prepare_run(task_vars: dict[str, Any], names: Iterable[str]) -> tuple[str, list[str]]:
-    """Validate the standard of ``names`` and write their desired state.
+def prepare_run(
+    task_vars: dict[str, Any], names: Iterable[str], inv: standard.Inventory | None = None
+) -> tuple[str, list[str]]:
+    """Validate the standard of ``names`` and write their desired state (``inv``: the
+    inventory already loaded by the caller, e.g. the ``vcprov`` command).
 
     Returns (run directory, errors); with errors nothing is written.
     """
-    lab = task_vars.get("vc_lab") or None
-    inv = hosts.load_inventory(lab, _inventory_dir(task_vars))
+    if inv is None:
+        inv = hosts.load_inventory(task_vars.get("vc_lab") or None, _inventory_dir(task_vars))
     errors: list[str] = []
     docs: dict[str, dict[str, Any]] = {}
     for name in names:

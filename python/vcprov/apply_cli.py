@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import hosts, labinv, runner, standard
+from . import ansible_glue, hosts, labinv, runner, standard
 from .inventory import InvalidStandard
 
 CONFIG_TASKS = ("vc_endpoint_config", "vc_switch_config", "vc_site_guard")
@@ -40,6 +40,24 @@ def add_target_args(p: argparse.ArgumentParser) -> None:
 def resolve_inventory(args: argparse.Namespace) -> tuple[str, list[hosts.Device]]:
     """The Ansible inventory path of the run and its devices (validated: raises
     InvalidStandard / ValueError before anything is touched)."""
+    inv_path, devices, _ = _resolve(args)
+    return inv_path, devices
+
+
+def resolve_run(args: argparse.Namespace) -> tuple[str, list[hosts.Device], dict[str, Any]]:
+    """Like :func:`resolve_inventory`, and the run's desired state written once, here (the
+    playbook's ``vc_standard`` task then skips): the extra variables for the playbook."""
+    inv_path, devices, inv = _resolve(args)
+    state = hosts.state_dir(args.lab, None if args.lab else inv_path)
+    run_dir, errors = ansible_glue.prepare_run(
+        {"vc_state_dir": str(state)}, [d.name for d in devices], inv
+    )
+    if errors:  # already validated: only a race with an edit gets here
+        raise InvalidStandard([])
+    return inv_path, devices, {"vc_run_dir": run_dir}
+
+
+def _resolve(args: argparse.Namespace) -> tuple[str, list[hosts.Device], standard.Inventory]:
     if args.lab:
         inv_path = str(labinv.ensure(args.lab, args.inventory))
         inv = hosts.load_inventory(args.lab, args.inventory, args.vault_password_file)
@@ -55,7 +73,7 @@ def resolve_inventory(args: argparse.Namespace) -> tuple[str, list[hosts.Device]
             errors += [e for e in exc.errors if e not in errors]
     if errors:
         raise InvalidStandard(errors)
-    return inv_path, devices
+    return inv_path, devices, inv
 
 
 def _line(name: str, width: int, status: str, res: dict[str, Any]) -> str:
@@ -66,7 +84,7 @@ def _line(name: str, width: int, status: str, res: dict[str, Any]) -> str:
 def cmd_apply(args: argparse.Namespace) -> int:
     started = time.time()
     try:
-        inv_path, devices = resolve_inventory(args)
+        inv_path, devices, extravars = resolve_run(args)
     except InvalidStandard as exc:
         print("vcprov apply: the standard is invalid, no device was touched:", file=sys.stderr)
         for err in exc.errors:
@@ -107,6 +125,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         diff=args.diff,
         vault_password_file=args.vault_password_file,
         forks=args.forks,
+        extravars=extravars,
         on_result=on_result,
     )
     if standard_errors:

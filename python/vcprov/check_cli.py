@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import check, history, mail, report, runner, waivers
-from .apply_cli import add_target_args, resolve_inventory
+from .apply_cli import add_target_args, resolve_run
 from .findings import CheckRun
 from .hosts import Device, default_inventory
 from .inventory import InvalidStandard
@@ -114,14 +114,12 @@ def print_report(doc: dict[str, Any]) -> None:
 
 
 def _run(
-    inv_path: str, devices: list[Device], args: argparse.Namespace, started: float
+    inv_path: str,
+    devices: list[Device],
+    args: argparse.Namespace,
+    started: float,
+    extravars: dict[str, Any],
 ) -> dict[str, Any]:
-    run_dirs: list[str] = []
-
-    def on_result(host: str, kind: str, task: str, res: dict[str, Any]) -> None:
-        if res.get("ansible_facts", {}).get("vc_run_dir"):
-            run_dirs.append(str(res["ansible_facts"]["vc_run_dir"]))
-
     runner.run_playbook(
         "drift.yml",
         [inv_path],
@@ -129,9 +127,9 @@ def _run(
         check=True,
         vault_password_file=args.vault_password_file,
         forks=args.forks,
-        on_result=on_result,
+        extravars=extravars,
     )
-    return assemble(devices, run_dirs[0] if run_dirs else None, started, inv_path, args.limit)
+    return assemble(devices, extravars["vc_run_dir"], started, inv_path, args.limit)
 
 
 def healable(doc: dict[str, Any], devices: list[Device]) -> dict[str, list[str]]:
@@ -172,7 +170,7 @@ def fix(
         limit=",".join(heal),
         vault_password_file=args.vault_password_file,
         forks=args.forks,
-        extravars={"vc_only": heal},
+        extravars={"vc_only": heal, **resolve_run(args)[2]},
         on_result=on_result,
     )
     return [
@@ -191,7 +189,7 @@ def default_history(args: argparse.Namespace) -> Path:
 def cmd_check(args: argparse.Namespace) -> int:
     started = time.time()
     try:
-        inv_path, devices = resolve_inventory(args)
+        inv_path, devices, extravars = resolve_run(args)
         rules = waivers.load(args.inventory or default_inventory())
     except InvalidStandard as exc:
         print("vcprov check: bad input, nothing was checked:", file=sys.stderr)
@@ -202,7 +200,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("vcprov check: no device in this run", file=sys.stderr)
         return 1
     print(f"vcprov check: {len(devices)} devices (read only)", flush=True)
-    doc = _run(inv_path, devices, args, started)
+    doc = _run(inv_path, devices, args, started, extravars)
     fixed: list[dict[str, Any]] | None = None
     if args.fix:
         heal = healable(doc, devices)
@@ -215,7 +213,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             for row in fixed:
                 print(f"  {row['name']}: {row['result']} {', '.join(row['settings'])}")
             print("checking again", flush=True)
-            doc = _run(inv_path, devices, args, started)
+            _, _, extravars = resolve_run(args)
+            doc = _run(inv_path, devices, args, started, extravars)
     run = CheckRun.from_dict(doc)
     waivers.apply(run, rules)
     if not args.no_history:
