@@ -1,5 +1,13 @@
 """``make bench``: measured figures, written to benchmarks/results/ (JSON and Markdown).
 
+Commands (benchmarks/suite.py, issue 8): ``vcprov check``, ``vcprov apply --check`` and the
+firmware rollout beside a stock-Ansible baseline and the floor, on labs of 31, 250 and 1,000
+sites; see benchmarks/README.md.  ``BENCH_SIZES=31 BENCH_RUNS=1 make bench`` for a quick run.
+
+Each run writes ``results/<timestamp>.json`` and ``results/latest.json``/``latest.md``, and
+puts latest.md in README.md between the bench markers; a part not run this time (``--only``)
+is carried over from the previous latest.json with its own date.
+
 Lab start: wall time of ``vcprov lab up`` until every device answers, the lab process's
 peak resident memory (VmHWM), and a probe of a sample of devices over their own protocols.
 Each size runs ``--runs`` times (default 3); the table shows the median.  Nothing here is
@@ -10,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import statistics
@@ -22,6 +31,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import suite  # noqa: E402
 
 from vcprov.devices import Target  # noqa: E402
 from vcprov.lab import manage  # noqa: E402
@@ -67,62 +80,126 @@ def lab_start(sites: int, net: int, sample: int) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sizes", default="31,1000")
-    parser.add_argument("--sample", type=int, default=40)
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    results: dict[str, Any] = {
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip(),
+    }
+
+
+def run_lab_start(sizes: list[int], runs: int, sample: int) -> dict[str, Any]:
+    section: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": len(__import__("os").sched_getaffinity(0)),
-            "commit": subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-            ).stdout.strip(),
-        },
-        "lab_start": [],
+        "machine": machine(),
+        "runs": runs,
+        "sizes": [],
     }
     for size in sizes:
-        runs = [lab_start(size, 200 + i, args.sample) for i in range(args.runs)]
+        all_runs = [lab_start(size, 200 + i, sample) for i in range(runs)]
         med = {
             "sites": size,
-            "devices": runs[0]["devices"],
-            "runs": len(runs),
-            "start_s_median": statistics.median(r["start_s"] for r in runs),
-            "peak_rss_mib_median": statistics.median(r["peak_rss_mib"] for r in runs),
-            "probe_answered": min(r["probe_answered"] for r in runs),
-            "probe_sample": runs[0]["probe_sample"],
-            "all": runs,
+            "devices": all_runs[0]["devices"],
+            "runs": len(all_runs),
+            "start_s_median": statistics.median(r["start_s"] for r in all_runs),
+            "peak_rss_mib_median": statistics.median(r["peak_rss_mib"] for r in all_runs),
+            "probe_answered": min(r["probe_answered"] for r in all_runs),
+            "probe_sample": all_runs[0]["probe_sample"],
+            "all": all_runs,
         }
-        results["lab_start"].append(med)
-        print(json.dumps({k: v for k, v in med.items() if k != "all"}))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=1))
+        section["sizes"].append(med)
+        print(json.dumps({k: v for k, v in med.items() if k != "all"}), flush=True)
+    return section
+
+
+def render_lab_start(section: dict[str, Any]) -> str:
     lines = [
-        f"Lab start, median of {args.runs} runs ({results['when']}, commit "
-        f"{results['machine']['commit']}, {results['machine']['cpus']} CPUs)",
+        f"Lab start, median of {section['runs']} runs ({section['when']}, commit "
+        f"{section['machine']['commit']}, {section['machine']['cpus']} CPUs)",
         "",
         "| sites | devices | `lab up` until all answer | lab peak RSS | sample answering |",
         "|---|---|---|---|---|",
     ]
-    for m in results["lab_start"]:
+    for m in section["sizes"]:
         lines.append(
             f"| {m['sites']} | {m['devices']} | {m['start_s_median']:.1f} s | "
             f"{m['peak_rss_mib_median']:.0f} MiB | {m['probe_answered']}/{m['probe_sample']} |"
         )
-    table = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def render_suite(section: dict[str, Any]) -> str:
+    head = (
+        f"Commands ({section['when']}, commit {section['machine']['commit']}, "
+        f"{section['machine']['cpus']} CPUs)\n\n"
+    )
+    return head + suite.render(section)
+
+
+def previous() -> dict[str, Any]:
+    """The last results (a section not run this time is carried over, with its own date)."""
+    try:
+        doc: dict[str, Any] = json.loads((RESULTS / "latest.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    if "lab_start" in doc and isinstance(doc["lab_start"], list):  # the first format
+        doc["lab_start"] = {
+            "when": doc.get("when", "?"),
+            "machine": doc.get("machine", {}),
+            "runs": doc["lab_start"][0]["runs"] if doc["lab_start"] else 0,
+            "sizes": doc["lab_start"],
+        }
+    return doc
+
+
+def write(results: dict[str, Any]) -> str:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    text = json.dumps(results, indent=1)
+    (RESULTS / f"{stamp}.json").write_text(text)
+    (RESULTS / "latest.json").write_text(text)
+    parts = []
+    if results.get("suite"):
+        parts.append(render_suite(results["suite"]))
+    if results.get("lab_start"):
+        parts.append(render_lab_start(results["lab_start"]))
+    table = "\n".join(parts)
     (RESULTS / "latest.md").write_text(table)
     readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
+    doc = readme.read_text(encoding="utf-8")
     start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
-    if start in text and end in text:
-        head, _, rest = text.partition(start)
+    if start in doc and end in doc:
+        head, _, rest = doc.partition(start)
         _, _, tail = rest.partition(end)
         readme.write_text(head + start + table + end + tail, encoding="utf-8")
-    print(table)
+    return table
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="make bench: lab start and the commands")
+    parser.add_argument("--runs", type=int, default=suite.env_int("BENCH_RUNS", 3))
+    parser.add_argument(
+        "--sizes", default=os.environ.get("BENCH_SIZES", ""), help="e.g. 31,250,1000"
+    )
+    parser.add_argument("--sample", type=int, default=40)
+    parser.add_argument(
+        "--only", choices=("all", "lab-start", "suite"), default=os.environ.get("BENCH_PART", "all")
+    )
+    args = parser.parse_args()
+    given = [int(s) for s in args.sizes.split(",") if s.strip()]
+    results = previous()
+    results.pop("when", None)
+    results.pop("machine", None)
+    if args.only in ("all", "suite"):
+        section = suite.run_suite(given or list(suite.DEFAULT_SIZES), args.runs)
+        section.update(when=time.strftime("%Y-%m-%d %H:%M:%S"), machine=machine())
+        results["suite"] = section
+    if args.only in ("all", "lab-start"):
+        results["lab_start"] = run_lab_start(given or [31, 1000], args.runs, args.sample)
+    print(write(results))
     return 0
 
 
