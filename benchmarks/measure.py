@@ -111,6 +111,14 @@ def _pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
 
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy since boot (all cores, /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks[:8]) - idle) / TICK
+
+
 def process_cpu_s(pid: int) -> float:
     """CPU seconds a live process has used so far (with its reaped children); 0 if gone."""
     stat = _stat(pid)
@@ -245,6 +253,14 @@ def run_once(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # the group this run started
             code = proc.wait()
+        except BaseException:  # interrupted: stop what this run started, then go on up
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            sampler.halt()
+            if reaper:
+                _set_subreaper(False)
+            raise
     sampler.halt()
     # Daemons the command left behind (re-parented here): wait for them, reaping each.
     lingering: set[int] = set()

@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -133,7 +134,7 @@ def render_lab_start(section: dict[str, Any]) -> str:
 
 def render_suite(section: dict[str, Any]) -> str:
     head = (
-        f"Commands ({section['when']}, commit {section['machine']['commit']}, "
+        f"Commands (latest run {section['when']}, commit {section['machine']['commit']}, "
         f"{section['machine']['cpus']} CPUs)\n\n"
     )
     return head + suite.render(section)
@@ -178,7 +179,12 @@ def write(results: dict[str, Any]) -> str:
     return table
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds: the measured command and the labs are stopped
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     parser = argparse.ArgumentParser(description="make bench: lab start and the commands")
     parser.add_argument("--runs", type=int, default=suite.env_int("BENCH_RUNS", 3))
     parser.add_argument(
@@ -196,6 +202,12 @@ def main() -> int:
     if args.only in ("all", "suite"):
         section = suite.run_suite(given or list(suite.DEFAULT_SIZES), args.runs)
         section.update(when=time.strftime("%Y-%m-%d %H:%M:%S"), machine=machine())
+        for size in section["sizes"]:
+            size.update(when=section["when"], commit=section["machine"]["commit"])
+        # sizes not run this time stay as they were measured (each with its own date)
+        new = {s["sites"] for s in section["sizes"]}
+        kept = [s for s in results.get("suite", {}).get("sizes", []) if s["sites"] not in new]
+        section["sizes"] = sorted(kept + section["sizes"], key=lambda s: s["sites"])
         results["suite"] = section
     if args.only in ("all", "lab-start"):
         results["lab_start"] = run_lab_start(given or [31, 1000], args.runs, args.sample)

@@ -18,7 +18,10 @@ does not land on one entry only.  Medians of the runs are reported.
 
 Environment: ``BENCH_SIZES`` (``31,250,1000``), ``BENCH_RUNS`` (3), ``BENCH_BASELINE_RUNS``
 (default: ``BENCH_RUNS``), ``BENCH_ONLY`` (entry keys, comma separated), ``BENCH_FORKS``
-(50, for the baseline and the vcprov commands alike), ``BENCH_TIME_SCALE`` (0.01),
+(50, for the baseline and the vcprov commands alike), ``BENCH_TIME_SCALE`` (0.01: the
+time scale of the labs of entries that wait on devices, the firmware rollout; the lab the
+reads share runs at time scale 1, the devices' own timers: at 0.01 a Poly REST session
+expires after 6 s idle, less than a stock playbook leaves between two tasks of a host),
 ``BENCH_UPGRADE_TO`` (the firmware version of the rollout).
 """
 
@@ -29,6 +32,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +57,7 @@ BASELINE_VENV = HERE / ".venv-baseline"
 VENV_BIN = Path(sys.executable).parent
 DEFAULT_SIZES = (31, 250, 1000)
 FIRST_NET = 150
+READ_TIME_SCALE = 1.0  # the lab the reads share: the devices' own timers
 FLOOR_WORKERS = 50
 
 # The issue's targets for `vcprov check` (issue 8).  Thresholds, not measurements.
@@ -360,13 +365,22 @@ def measure_entry(
     json_path = work / f"{label}.json"
     argv = argv_of(entry, lab, json_path, inv, forks)
     env = baseline_env() if entry.kind == "baseline" else vcprov_env()
-    lab_cpu0 = measure.process_cpu_s(lab.pid)
+    lab_cpu0, busy0, load0 = (
+        measure.process_cpu_s(lab.pid),
+        measure.machine_busy_s(),
+        os.getloadavg(),
+    )
     run = measure.run_once(argv, env=env, cwd=ROOT, out_dir=work, label=label)
     lab_cpu = measure.process_cpu_s(lab.pid) - lab_cpu0
+    busy = measure.machine_busy_s() - busy0
     stdout = Path(run.stdout).read_text(errors="replace")
     result = run.as_dict()
     del result["stdout"], result["stderr"]  # files of a work directory that is removed
     result["lab_cpu_s"] = round(lab_cpu, 2)
+    # CPU the machine spent on neither the tree nor the lab (other work on a shared machine;
+    # also this harness's own sampling): a run with much of it is a noisy run.
+    result["other_cpu_s"] = round(max(0.0, busy - run.cpu_s - lab_cpu), 2)
+    result["loadavg_1m_before"] = round(load0[0], 2)
     result["outcome"] = OUTCOME[entry.kind](stdout, json_path)
     if run.exit_code not in entry.ok_codes:
         err = Path(run.stderr).read_text(errors="replace").strip().splitlines()
@@ -401,10 +415,17 @@ def run_size(
     shared = [e for e in todo if not e.fresh_lab]
     fresh = [e for e in todo if e.fresh_lab]
     results: dict[str, list[dict[str, Any]]] = {e.key: [] for e in todo}
-    out: dict[str, Any] = {"sites": sites, "forks": forks, "time_scale": time_scale}
+    out: dict[str, Any] = {
+        "sites": sites,
+        "forks": forks,
+        "time_scale": READ_TIME_SCALE,
+        "rollout_time_scale": time_scale,
+        "runs": runs,
+        "baseline_runs": baseline_runs,
+    }
     with tempfile.TemporaryDirectory(prefix=f"vcprov-bench-work-{sites}-") as tmp:
         work = Path(tmp)
-        with LabRun(sites, net, time_scale) as lab:
+        with LabRun(sites, net, READ_TIME_SCALE) as lab:
             out.update(devices=len(lab.doc["devices"]), net=lab.net, lab_start_s=lab.start_s)
             inv = work / "baseline-inventory.yml"
             out["baseline_inventory"] = baseline_inventory.write(lab.state, inv)
@@ -454,7 +475,11 @@ def summarize_entry(entry: Entry, runs: list[dict[str, Any]], devices: int) -> d
     out["valid"] = bool(clean) and len(clean) == len(runs)
     out["clean_runs"] = len(clean)
     out["read"] = min((r["outcome"].get("read", 0) for r in runs), default=0)
-    out["lab_cpu_s"] = round(sorted(r["lab_cpu_s"] for r in chosen)[len(chosen) // 2], 2)
+    out["lab_cpu_s"] = round(statistics.median(r["lab_cpu_s"] for r in chosen), 2)
+    # cores busy with other work while it ran (a shared machine): high means a noisy figure
+    out["other_cores"] = round(
+        statistics.median(r.get("other_cpu_s", 0.0) / max(r["wall_s"], 1e-9) for r in chosen), 2
+    )
     out["all"] = runs
     return out
 
@@ -551,15 +576,14 @@ def _fmt_s(value: float) -> str:
 def render(doc: dict[str, Any]) -> str:
     """The Markdown table of a suite run (``doc`` as :func:`run_suite` returns it)."""
     lines = [
-        f"`vcprov check` and friends beside a stock-Ansible baseline and the floor: median "
-        f"of {doc['runs']} runs (baseline: {doc['baseline_runs']}), forks {doc['forks']}, "
-        f"lab time scale {doc['time_scale']}; CPU and memory are of the whole process tree, "
-        "the lab not counted (memory PSS: each shared page counted once; ΣRSS: summed per "
-        "process, an upper bound).",
+        "`vcprov check` and friends beside a stock-Ansible baseline and the floor, on the "
+        "same lab in the same run: medians; CPU and memory are of the whole process tree, the "
+        "lab not counted (memory PSS: each shared page counted once; ΣRSS: summed per process, "
+        "an upper bound).",
         "",
         "| sites | devices | what | runs | wall | CPU | peak memory PSS / ΣRSS "
-        "| per device (wall / CPU) | devices read | × floor | baseline ÷ this |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| per device (wall / CPU) | devices read | × floor | baseline ÷ this | other load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in doc["sizes"]:
         rows = size["entries"]
@@ -567,10 +591,10 @@ def render(doc: dict[str, Any]) -> str:
         for row in rows:
             head = f"| {size['sites']} | {size['devices']} | {row['label']} |"
             if not row.get("available"):
-                lines.append(f"{head} – | not available ({row['why']}) | | | | | | |")
+                lines.append(f"{head} – | not available ({row['why']}) | | | | | | | |")
                 continue
             if not row.get("runs"):
-                lines.append(f"{head} 0 | not run | | | | | | |")
+                lines.append(f"{head} 0 | not run | | | | | | | |")
                 continue
             note = "" if row["valid"] else " ⚠"
             vs_floor = f"{row['wall_s'] / floor['wall_s']:.1f}" if floor else "–"
@@ -580,7 +604,7 @@ def render(doc: dict[str, Any]) -> str:
                 f"| {row['peak_pss_mib']:.0f} / {row['peak_rss_mib']:.0f} MiB "
                 f"| {row['wall_ms_per_device']:.0f} ms / "
                 f"{row['cpu_ms_per_device']:.0f} ms | {row['read']}/{size['devices']} "
-                f"| {vs_floor} | {speed} |"
+                f"| {vs_floor} | {speed} | {row['other_cores']:.1f} cores |"
             )
     targets = [(s["sites"], t) for s in doc["sizes"] for t in s["targets"]]
     if targets:
@@ -590,7 +614,17 @@ def render(doc: dict[str, Any]) -> str:
             met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
             measured = "–" if t["measured"] is None else t["measured"]
             lines.append(f"| {sites} | {t['target']} | {t['limit']:g} | {measured} | {met} |")
-    notes = []
+    notes = [
+        f"{size['sites']} sites: measured {size.get('when', doc.get('when', '?'))} (commit "
+        f"{size.get('commit', '?')}), forks {size['forks']}, lab time scale "
+        f"{size['time_scale']:g} (rollout labs {size.get('rollout_time_scale', '?')})."
+        for size in doc["sizes"]
+    ]
+    notes.append(
+        "other load: cores the machine spent on work that was neither the command nor the lab "
+        "while it ran (other jobs on a shared machine, this harness's sampling); figures "
+        "measured with much of it are slower than the command is."
+    )
     if any(not r.get("valid", True) for s in doc["sizes"] for r in s["entries"]):
         notes.append(
             "⚠: at least one run failed or did not read every device; see the JSON (`all`)."
@@ -601,7 +635,7 @@ def render(doc: dict[str, Any]) -> str:
         notes.append(
             f"Baseline: ansible {v['ansible']} (ansible-core {v['ansible-core']}, "
             f"ansible.netcommon {v['ansible.netcommon']}, cisco.ios {v['cisco.ios']}), "
-            f"forks {doc['forks']}; Huawei VRP through network_os `{base['vrp_network_os']}` "
+            f"forks as above; Huawei VRP through network_os `{base['vrp_network_os']}` "
             "(the package bundles no Huawei plugin: benchmarks/README.md)."
         )
     if notes:
