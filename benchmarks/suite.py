@@ -377,9 +377,10 @@ def measure_entry(
     result = run.as_dict()
     del result["stdout"], result["stderr"]  # files of a work directory that is removed
     result["lab_cpu_s"] = round(lab_cpu, 2)
-    # CPU the machine spent on neither the tree nor the lab (other work on a shared machine;
-    # also this harness's own sampling): a run with much of it is a noisy run.
-    result["other_cpu_s"] = round(max(0.0, busy - run.cpu_s - lab_cpu), 2)
+    # CPU the machine spent on neither the tree, the lab nor this harness's sampling (other
+    # work on a shared machine): a run with much of it is a noisy run.
+    harness = float(run.extra.get("harness_cpu_s", 0.0))
+    result["other_cpu_s"] = round(max(0.0, busy - run.cpu_s - lab_cpu - harness), 2)
     result["loadavg_1m_before"] = round(load0[0], 2)
     result["outcome"] = OUTCOME[entry.kind](stdout, json_path)
     if run.exit_code not in entry.ok_codes:
@@ -621,9 +622,9 @@ def render(doc: dict[str, Any]) -> str:
         for size in doc["sizes"]
     ]
     notes.append(
-        "other load: cores the machine spent on work that was neither the command nor the lab "
-        "while it ran (other jobs on a shared machine, this harness's sampling); figures "
-        "measured with much of it are slower than the command is."
+        "other load: cores the machine spent on work that was neither the command, the lab "
+        "nor the harness while it ran (other jobs on a shared machine); figures measured "
+        "with much of it are slower than the command is."
     )
     if any(not r.get("valid", True) for s in doc["sizes"] for r in s["entries"]):
         notes.append(
