@@ -229,6 +229,31 @@ class Endpoint(Driver):
         """The exact vendor keys and values ``apply(changes)`` sends (check mode shows them)."""
         raise NotImplementedError
 
+    # --- onboarding
+    def set_password(self, old: str, new: str) -> None:
+        """Change the password of the account this session logged in with, from ``old`` to
+        ``new``.  ``AuthFailed`` when the device says ``old`` is wrong, ``ApplyError`` when
+        it refuses the change otherwise (or does not say why); neither password ever
+        appears in an error."""
+        raise NotImplementedError
+
+    def dial(self, address: str, rate: int) -> dict[str, Any]:
+        """Place a video call over SIP to ``address`` at ``rate`` kbps.  Returns the call as
+        :meth:`calls` shows it (it may still be ringing); ``ApplyError`` when the device
+        refuses to place it (not registered, far end not found...)."""
+        raise NotImplementedError
+
+    def calls(self) -> list[dict[str, Any]]:
+        """The active calls, each ``{"id", "remote", "state", "rate", "encrypted",
+        "protocol", "direction"}``: ``state`` lower case (``connected``, ``ringing``...),
+        ``rate`` in kbps (int), ``encrypted`` a bool, ``protocol`` ``SIP`` or ``H323``,
+        ``direction`` ``outgoing`` or ``incoming``."""
+        raise NotImplementedError
+
+    def hangup_all(self) -> int:
+        """End every active call; returns how many the device was asked to end."""
+        raise NotImplementedError
+
 
 class Switch(Driver):
     """An access switch (CLI over SSH through netmiko).

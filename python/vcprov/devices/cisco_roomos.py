@@ -467,3 +467,85 @@ class RoomOSEndpoint(Endpoint):
                 "system_state": system,
             },
         )
+
+    # --- onboarding
+    def _command(
+        self, name: str, args: Mapping[str, str], *, secrets: Iterable[str] = ()
+    ) -> ET.Element:
+        """One xCommand through putxml; its ``...Result`` must say ``status="OK"`` (B.10)."""
+        root = ET.Element("Command")
+        node = root
+        for word in name.split():
+            node = ET.SubElement(node, word)
+        node.set("command", "True")
+        for key, value in args.items():
+            ET.SubElement(node, key).text = value
+        answer = self.putxml(ET.tostring(root, encoding="utf-8"), secrets=secrets)
+        result = next((e for e in answer.iter() if e.tag.endswith("Result")), None)
+        if result is None:
+            raise ApplyError(self.target.name, f"xCommand {name}: no result in the answer")
+        if result.get("status", "").lower() != "ok":
+            text = " ".join(t.strip() for t in result.itertext() if t.strip())
+            for secret in secrets:
+                if secret:
+                    text = text.replace(secret, "<secret>")
+            raise ApplyError(
+                self.target.name, f"xCommand {name}: {text or result.get('status', 'refused')}"
+            )
+        return result
+
+    def set_password(self, old: str, new: str) -> None:
+        """``xCommand UserManagement User Passphrase Change`` (B.11): the signed-in user's."""
+        if not new:
+            raise ApplyError(self.target.name, "refusing to set an empty admin passphrase")
+        self._command(
+            "UserManagement User Passphrase Change",
+            {"OldPassphrase": old, "NewPassphrase": new},
+            secrets=[old, new],
+        )
+        if self.client is not None and not self.session:  # Basic auth: sign the rest anew
+            self.client.auth = httpx.BasicAuth(self.target.username, new)
+
+    def calls(self) -> list[dict[str, Any]]:
+        """``Status/Call[n]``: Status, RemoteNumber, TransmitCallRate, Encryption Type."""
+        out: list[dict[str, Any]] = []
+        for call in self.getxml("/Status/Call").iter("Call"):
+            rate = (call.findtext("TransmitCallRate") or "0").strip()
+            encryption = (call.findtext("Encryption/Type") or "None").strip()
+            protocol = (call.findtext("Protocol") or "Sip").strip().upper()
+            out.append(
+                {
+                    "id": call.get("item", ""),
+                    "remote": call.findtext("RemoteNumber") or "",
+                    "state": (call.findtext("Status") or "").strip().lower(),
+                    "rate": int(rate) if rate.isdigit() else 0,
+                    "encrypted": encryption not in ("", "None"),
+                    "protocol": "H323" if protocol == "H323" else "SIP",
+                    "direction": (call.findtext("Direction") or "").strip().lower(),
+                }
+            )
+        return out
+
+    def dial(self, address: str, rate: int) -> dict[str, Any]:
+        """``xCommand Dial Number: <address> CallRate: <rate> Protocol: Sip``."""
+        result = self._command(
+            "Dial", {"Number": address, "CallRate": str(int(rate)), "Protocol": "Sip"}
+        )
+        call_id = result.findtext("CallId") or ""
+        for call in self.calls():
+            if call["id"] == call_id or (not call_id and call["remote"] == address):
+                return call
+        return {"id": call_id, "remote": address, "state": "dialling", "rate": 0,
+                "encrypted": False, "protocol": "SIP", "direction": "outgoing"}  # fmt: skip
+
+    def hangup_all(self) -> int:
+        """``xCommand Call Disconnect CallId: <n>`` for every call, until none is left."""
+        ended = 0
+        for _ in range(10):
+            calls = self.calls()
+            if not calls:
+                break
+            for call in calls:
+                self._command("Call Disconnect", {"CallId": call["id"]} if call["id"] else {})
+                ended += 1
+        return ended

@@ -534,3 +534,129 @@ class PolyEndpoint(Endpoint):
             reboot_needed=bool(system.get("rebootNeeded", False)) or self.reboot_needed,
             items=items,
         )
+
+    # --- onboarding
+    def _request(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        """One request whose answer the caller reads (201, 400, 404 are answers here, not
+        errors); 503 is retried briefly, a dropped connection is ``Unreachable``."""
+        if self.client is None:
+            raise ProtocolError(self.target.name, "no session (use `with driver:`)")
+        for attempt in range(RETRIES_503 + 1):
+            try:
+                resp = self.client.request(
+                    method, f"{self.base}{path}", json=body, headers=self.headers
+                )
+            except httpx.TransportError as exc:
+                raise Unreachable(self.target.name, f"{exc.__class__.__name__} on {path}") from None
+            if resp.status_code != 503 or attempt == RETRIES_503:
+                return resp
+            time.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _json_of(resp: httpx.Response) -> Any:
+        try:
+            return resp.json()
+        except ValueError:
+            return None
+
+    def set_password(self, old: str, new: str) -> None:
+        """Poly OS: ``POST /rest/security/password/ADMIN`` ``{oldPassword, newPassword}``.
+        Group Series: ``VerifyIdentity`` with the current password on this session, then
+        ``POST /rest/security/profile/low/verify`` with the new one and ``save`` (A.1)."""
+        if not new:
+            raise ApplyError(self.target.name, "refusing to set an empty admin password")
+        if self.family == POLY_OS:
+            resp = self._request(
+                "POST", "/rest/security/password/ADMIN", {"oldPassword": old, "newPassword": new}
+            )
+            answer = self._json_of(resp)
+            if resp.status_code == 200 and isinstance(answer, dict) and answer.get("success"):
+                return
+            raise ApplyError(self.target.name, f"password change refused (HTTP {resp.status_code})")
+        resp = self._request(
+            "POST",
+            "/rest/session",
+            {"action": "VerifyIdentity", "password": old, "passwordType": "Admin"},
+        )
+        answer = self._json_of(resp)
+        if resp.status_code != 200 or not (isinstance(answer, dict) and answer.get("verified")):
+            raise AuthFailed(
+                self.target.name,
+                f"the current admin password was not verified (HTTP {resp.status_code})",
+            )
+        resp = self._request(
+            "POST",
+            "/rest/security/profile/low/verify",
+            {"ids": None, "passwords": [{"password": new, "passwordType": "Admin"}], "save": True},
+        )
+        answer = self._json_of(resp)
+        results = answer.get("passwordResults") if isinstance(answer, dict) else None
+        errors = [str(r.get("error")) for r in results or [] if isinstance(r, dict)]
+        if resp.status_code != 200 or not errors or any(e != NOERROR for e in errors):
+            why = ", ".join(errors) or f"HTTP {resp.status_code}"
+            raise ApplyError(self.target.name, f"password change refused ({why})")
+
+    def _calls_of(self, conferences: Any) -> list[dict[str, Any]]:
+        """``/rest/conferences`` items -> calls (the Group Series PENDING item is no call)."""
+        out: list[dict[str, Any]] = []
+        for conf in conferences if isinstance(conferences, list) else []:
+            if not isinstance(conf, dict) or conf.get("id") == "PENDING":
+                continue
+            if conf.get("isPendingConference", False):
+                continue
+            for conn in conf.get("connections") or []:
+                rate = _int_in(str(conn.get("rate", "0")))
+                kind = str(conn.get("callType", "SIP")).upper().replace(".", "")
+                out.append(
+                    {
+                        "id": str(conf.get("id", "")),
+                        "remote": str(conn.get("address", "")),
+                        "state": str(conn.get("state", "")).lower(),
+                        "rate": rate if isinstance(rate, int) else 0,
+                        "encrypted": bool(conn.get("encrypted", False)),
+                        "protocol": "H323" if kind.startswith("H323") else "SIP",
+                        "direction": "incoming" if conn.get("incoming") else "outgoing",
+                    }
+                )
+        return out
+
+    def calls(self) -> list[dict[str, Any]]:
+        return self._calls_of(self._get("/rest/conferences"))
+
+    def dial(self, address: str, rate: int) -> dict[str, Any]:
+        """``POST /rest/conferences`` ``{address, rate, dialType: SIP}`` (A.6)."""
+        resp = self._request(
+            "POST", "/rest/conferences", {"address": address, "rate": int(rate), "dialType": "SIP"}
+        )
+        answer = self._json_of(resp)
+        if resp.status_code not in (200, 201):
+            reason = answer.get("reason", "") if isinstance(answer, dict) else ""
+            raise ApplyError(
+                self.target.name,
+                f"dial {address} refused (HTTP {resp.status_code}{': ' if reason else ''}{reason})",
+            )
+        placed = self._calls_of([answer])
+        if placed:
+            return placed[0]
+        mine = [c for c in self.calls() if c["remote"] == address]
+        if mine:
+            return mine[0]
+        return {"id": "", "remote": address, "state": "dialling", "rate": 0,
+                "encrypted": False, "protocol": "SIP", "direction": "outgoing"}  # fmt: skip
+
+    def hangup_all(self) -> int:
+        """``DELETE /rest/conferences/{id}`` for every call, until none is left."""
+        ended = 0
+        for _ in range(10):
+            ids = list(dict.fromkeys(c["id"] for c in self.calls()))
+            if not ids:
+                break
+            for cid in ids:
+                resp = self._request("DELETE", f"/rest/conferences/{cid}")
+                if resp.status_code not in (200, 202, 204, 404):  # 404: it ended meanwhile
+                    raise ApplyError(
+                        self.target.name, f"hang-up of call {cid}: HTTP {resp.status_code}"
+                    )
+                ended += 1
+        return ended
