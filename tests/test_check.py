@@ -83,7 +83,10 @@ def test_a_standard_lab_is_compliant_and_the_check_writes_nothing(
     assert std_lab.control.writes() == writes
 
 
-def test_hand_changes_are_reported_exactly(std_lab: Lab, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", [(), ("--per-host",)], ids=["one-task", "per-host"])
+def test_hand_changes_are_reported_exactly(
+    std_lab: Lab, tmp_path: Path, mode: tuple[str, ...]
+) -> None:
     lab = std_lab
     poly = lab.first("poly-os")
     cisco = lab.first("cisco-roomos")
@@ -104,7 +107,7 @@ def test_hand_changes_are_reported_exactly(std_lab: Lab, tmp_path: Path) -> None
         ],
     )
     writes = lab.control.writes()
-    code, doc, out = check(lab, tmp_path)
+    code, doc, out = check(lab, tmp_path, *mode)
     assert code == 2, out
     assert lab.control.writes() == writes, "the check wrote to a device"
     found = {

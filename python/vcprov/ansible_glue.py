@@ -258,3 +258,104 @@ def run_check(args: dict[str, Any], task_vars: dict[str, Any], templar: Any) -> 
         "error": result["error"],
         "msg": result["error"] or (f"{n} finding(s)" if n else "compliant"),
     }
+
+
+# --- one task for every device: the check at scale --------------------------------------
+
+FAN_OUT_WORKERS = 64
+
+
+def _own_or_ansible(host: Any, name: str, templar: Any, cache: dict[str, Any]) -> Any:
+    """A variable as the host's own files give it (readable: the lab, plain files), else
+    as Ansible resolves it (vaulted files; cached: vault variables are group-level)."""
+    from .inventory import LOCKED
+
+    value = host.get(name)
+    if value is None or value is LOCKED or (isinstance(value, str) and "{{" in value):
+        if name not in cache:
+            cache[name] = templar.resolve_variable_expression(name)
+        return cache[name]
+    return value
+
+
+def _credential(host: Any, var: str, templar: Any, cache: dict[str, Any]) -> str:
+    """A host's credential variable: its own value, or a ``{{ vaulted_variable }}``
+    reference resolved by Ansible (cached: group-level vault variables are shared)."""
+    from .inventory import _BARE_REFERENCE, LOCKED
+
+    raw = host.get(var)
+    if isinstance(raw, str) and (m := _BARE_REFERENCE.match(raw)):
+        name = m.group(1)
+        value = host.get(name)
+        if value is None or value is LOCKED or (isinstance(value, str) and "{{" in value):
+            if name not in cache:
+                cache[name] = templar.resolve_variable_expression(name)
+            return str(cache[name])
+        return str(value)
+    if raw is LOCKED or raw is None:
+        if var not in cache:
+            cache[var] = templar.resolve_variable_expression(var)
+        return str(cache[var])
+    return str(raw)
+
+
+def run_check_all(task_vars: dict[str, Any], templar: Any, workers: int) -> dict[str, Any]:
+    """The body of ``vc_check_all``: every device of the play read in parallel threads of
+    this one worker (no fork per device), one result per device in ``results`` and in the
+    run directory for the report."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import check
+
+    run_dir = task_vars.get("vc_run_dir")
+    if not run_dir:
+        return {"failed": True, "msg": "no standard for this run: run vc_standard first"}
+    names = [str(n) for n in task_vars.get("ansible_play_hosts_all") or []]
+    inv = hosts.load_inventory(task_vars.get("vc_lab") or None, _inventory_dir(task_vars))
+    cache: dict[str, Any] = {}
+    jobs: list[tuple[str, Target | None, dict[str, Any] | str]] = []
+    for name in names:
+        try:
+            dev = hosts.device_of(inv, name)
+            dev.target.username = _credential(inv.hosts[name], "vc_username", templar, cache)
+            dev.target.password = _credential(inv.hosts[name], "vc_password", templar, cache)
+            host = inv.hosts[name]
+
+            def secret(ref: str, h: Any = host) -> Any:
+                return _own_or_ansible(h, ref, templar, cache)
+
+            desired, _ = desired_of(str(run_dir), name, secret)
+            jobs.append((name, dev.target, desired))
+        except (KeyError, InvalidStandard, Exception) as exc:  # named in its own result
+            jobs.append((name, None, f"{exc.__class__.__name__}: {exc}"))
+
+    folder = Path(str(run_dir)) / "check"
+    folder.mkdir(exist_ok=True)
+
+    def one(job: tuple[str, Target | None, dict[str, Any] | str]) -> dict[str, Any]:
+        name, target, desired = job
+        if target is None or isinstance(desired, str):
+            result = {"name": name, "status": "error", "findings": [], "error": str(desired)}
+        else:
+            result = check.check_device(target, desired)
+        tmp = folder / f".{name}.json"
+        tmp.write_text(json.dumps(result, ensure_ascii=False, default=str), encoding="utf-8")
+        tmp.replace(folder / f"{name}.json")
+        return {
+            "host": name,
+            "status": result["status"],
+            "findings": result["findings"],
+            "error": result["error"],
+        }
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = list(pool.map(one, jobs))
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return {
+        "changed": False,
+        "results": results,
+        "summary": counts,
+        "msg": ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+    }

@@ -127,7 +127,7 @@ def _run(
         check=True,
         vault_password_file=args.vault_password_file,
         forks=args.forks,
-        extravars=extravars,
+        extravars={**extravars, "vc_fan_out": not args.per_host},
     )
     return assemble(devices, extravars["vc_run_dir"], started, inv_path, args.limit)
 
@@ -255,6 +255,11 @@ def register(sub: Any) -> None:
         "(default: the network's state directory / history)",
     )
     p.add_argument("--no-history", action="store_true", help="do not record this run")
+    p.add_argument(
+        "--per-host",
+        action="store_true",
+        help="one Ansible task per device (slower at scale) instead of one task for all",
+    )
     p.add_argument(
         "--fix",
         action="store_true",
