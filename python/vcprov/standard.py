@@ -706,6 +706,7 @@ def lab_overrides(lab_doc: Mapping[str, Any], source: str = "lab.json") -> list[
             "vc_model": row.get("model", ""),
             "vc_site": row["site"],
             "vc_site_name": row.get("site_name", row["site"]),
+            "vc_serial": row.get("serial", ""),  # the box the site expects (onboarding)
             "vc_username": row["username"],
             "vc_password": row["password"],
             "vault_snmp_community": row.get("snmp_community", ""),
