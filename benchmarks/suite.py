@@ -388,7 +388,7 @@ def measure_entry(
     if run.exit_code not in entry.ok_codes:
         err = Path(run.stderr).read_text(errors="replace").strip().splitlines()
         out = stdout.strip().splitlines()
-        result["tail"] = (err or out)[-8:]
+        result["tail"] = (out if len(out) > len(err) else err)[-40:]
     result["argv"] = [a if not a.startswith(str(work)) else Path(a).name for a in argv]
     print(
         f"  {entry.key:<12} run {run_no + 1}: exit {run.exit_code}, {run.wall_s:.1f} s wall, "
@@ -414,8 +414,10 @@ def quiet_runs(attempt: Callable[[], dict[str, Any]]) -> list[dict[str, Any]]:
         if not result["noisy"]:
             break
         print(f"    (other load {result['other_cores']:.1f} cores: run again)", flush=True)
-    if not out[-1]["noisy"]:
-        for r in out[:-1]:
+    # the run is the quiet attempt, or else the least disturbed one; the others are kept
+    keep = min(range(len(out)), key=lambda i: (out[i]["noisy"], out[i]["other_cores"]))
+    for i, r in enumerate(out):
+        if i != keep:
             r["superseded"] = True
     return out
 
@@ -566,6 +568,19 @@ def evaluate_targets(sites: int, rows: list[dict[str, Any]]) -> list[dict[str, A
     return out
 
 
+def source_state() -> dict[str, Any]:
+    """HEAD and the files under python/ that differ from it (a shared work tree can change
+    under a long benchmark: the results say what was measured)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+
+    dirty = [ln[3:] for ln in git("status", "--porcelain", "--", "python").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD"), "python_modified": dirty}
+
+
 def run_suite(sizes: Sequence[int] | None = None, runs: int | None = None) -> dict[str, Any]:
     sizes = list(sizes) if sizes is not None else env_sizes()
     runs = runs if runs is not None else env_int("BENCH_RUNS", 3)
@@ -589,9 +604,10 @@ def run_suite(sizes: Sequence[int] | None = None, runs: int | None = None) -> di
             "playbook": "benchmarks/baseline/read.yml",
         }
     for i, sites in enumerate(sizes):
-        doc["sizes"].append(
-            run_size(sites, FIRST_NET + 4 * i, entries, runs, baseline_runs, forks, time_scale)
-        )
+        before = source_state()
+        size = run_size(sites, FIRST_NET + 4 * i, entries, runs, baseline_runs, forks, time_scale)
+        size["source"] = {"before": before, "after": source_state()}
+        doc["sizes"].append(size)
     return doc
 
 
@@ -644,12 +660,22 @@ def render(doc: dict[str, Any]) -> str:
             met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
             measured = "–" if t["measured"] is None else t["measured"]
             lines.append(f"| {sites} | {t['target']} | {t['limit']:g} | {measured} | {met} |")
-    notes = [
-        f"{size['sites']} sites: measured {size.get('when', doc.get('when', '?'))} (commit "
-        f"{size.get('commit', '?')}), forks {size['forks']}, lab time scale "
-        f"{size['time_scale']:g} (rollout labs {size.get('rollout_time_scale', '?')})."
-        for size in doc["sizes"]
-    ]
+    notes = []
+    for size in doc["sizes"]:
+        src = size.get("source", {})
+        before, after = src.get("before", {}), src.get("after", {})
+        changed = ""
+        if before and (before != after):
+            changed = f"; the source changed during the run (commit {before['commit']} to "
+            changed += f"{after['commit']})"
+        if before.get("python_modified") or after.get("python_modified"):
+            changed += "; uncommitted changes under python/ were present"
+        notes.append(
+            f"{size['sites']} sites: measured {size.get('when', doc.get('when', '?'))} (commit "
+            f"{size.get('commit', '?')}), forks {size['forks']}, lab time scale "
+            f"{size['time_scale']:g} (rollout labs {size.get('rollout_time_scale', '?')})"
+            f"{changed}."
+        )
     notes.append(
         "other load: cores the machine spent on work that was neither the command, the lab "
         "nor the harness while it ran (other jobs on a shared machine); figures measured "
@@ -658,7 +684,7 @@ def render(doc: dict[str, Any]) -> str:
     if any(r.get("noisy_runs") for s in doc["sizes"] for r in s["entries"]):
         notes.append(
             "≈: some of its runs stayed noisy (other load above the limit) after the retries; "
-            "the median includes them."
+            "the median takes the least disturbed attempt of each."
         )
     if any(not r.get("valid", True) for s in doc["sizes"] for r in s["entries"]):
         notes.append(
