@@ -86,6 +86,7 @@ class Platform:
     hostname_re: str
     show_startup: str = "show startup-config"
     connection_class: type[BaseConnection] | None = None  # None: netmiko's ConnectHandler
+    config_end: str = "end"  # the last line of a complete configuration display
 
 
 PLATFORMS = {
@@ -117,6 +118,7 @@ PLATFORMS = {
         r"^(\S+) uptime is",
         show_startup="display saved-configuration",
         connection_class=HuaweiPromptSSH,
+        config_end="return",
     ),
 }
 SERIAL_RE = r"(?:System [Ss]erial [Nn]umber|Serial ?[Nn]um(?:ber)?|ESN)\s*:?\s*(\S+)"
@@ -250,12 +252,27 @@ class CliSwitch(Switch):
         """The running configuration without its volatile lines (read once per session
         until a configuration line is sent)."""
         if self._running_cache is None:
-            self._running_cache = strip_volatile(self.send(self.platform.show_running))
+            self._running_cache = self._complete(self.platform.show_running)
         return self._running_cache
+
+    def _complete(self, command: str) -> str:
+        """A configuration display read to its last line (``end`` / ``return``), asked a
+        second time if it came back cut short; never a partial text (that would be read as
+        drift)."""
+        for _ in range(2):
+            text = strip_volatile(self.send(command))
+            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+            if lines and lines[-1] == self.platform.config_end:
+                return text
+        raise ProtocolError(
+            self.target.name,
+            f"{command}: the configuration came back incomplete (no final "
+            f"{self.platform.config_end!r}) twice",
+        )
 
     def startup(self) -> str:
         """The saved (startup) configuration without its volatile lines."""
-        return strip_volatile(self.send(self.platform.show_startup))
+        return self._complete(self.platform.show_startup)
 
     # --- intended text and scope -------------------------------------------------
 
