@@ -198,8 +198,7 @@ class Context:
         out = [self.vaulted.password, self.codec.target.password]
         if self.switch is not None:
             out.append(self.switch.target.password)
-        if self.factory.password != self.expected.get("serial"):
-            out.append(self.factory.password)  # Group Series: the serial is no secret
+        out.append(self.factory.password)
         for desired in (self.desired, self.switch_desired):
             for key, value in desired.items():
                 spec = standard.SETTINGS.get(key)
@@ -369,7 +368,7 @@ def _hub(inv: standard.Inventory, name: str) -> tuple[str | None, str | None]:
 class StepResult:
     name: str
     title: str
-    status: str = "not run"  # changed | unchanged | failed | skipped | not run
+    status: str = "not run"  # changed | unchanged | pass (acceptance) | failed | skipped
     detail: str = ""
     seconds: float = 0.0
     evidence: dict[str, Any] = field(default_factory=dict)
@@ -722,6 +721,28 @@ def firmware_path_available() -> bool:
     return importlib.util.find_spec("vcprov.firmware") is not None
 
 
+LOCK_WAIT = 1800.0  # device seconds an onboarding waits for another one's install
+
+
+@contextmanager
+def _firmware_lock(ctx: Context) -> Iterator[None]:
+    """The firmware path's lock on this network, waited for: two sites onboarded at the
+    same time take turns for their installs; a rollout that holds it longer than
+    ``LOCK_WAIT`` (device seconds, at least a minute) makes the step fail, nothing done."""
+    from . import firmware
+
+    deadline = time.monotonic() + max(60.0, LOCK_WAIT * ctx.time_scale)
+    while True:
+        try:
+            with firmware.exclusive(ctx.state):
+                yield
+            return
+        except firmware.Busy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1.0)
+
+
 def install_firmware(ctx: Context, current: str, want: str) -> dict[str, Any]:
     """Step 5 through the firmware path, one device: ``{"detail", "evidence"}`` when the
     codec runs ``want`` afterwards; :class:`StepFailed` otherwise (the firmware path has
@@ -772,7 +793,7 @@ def install_firmware(ctx: Context, current: str, want: str) -> dict[str, Any]:
         url=cat.server.get("url"),
     )
     try:
-        with firmware.exclusive(ctx.state), server:
+        with _firmware_lock(ctx), server:
             urls: dict[tuple[str, str, str], str] = {}
             for version in dict.fromkeys([*path, current]):
                 found = cat.entry(family, model, version)
@@ -880,7 +901,7 @@ def _acceptance(run: Run) -> None:
         step.evidence = {"failed": failed}
         if failed:
             raise StepFailed("acceptance", f"{len(failed)} test(s) failed: {', '.join(failed)}")
-        step.status = "unchanged"
+        step.status = RESULT_PASS
         skipped = [t.name for t in run.tests if t.result == "skipped"]
         step.detail = f"{len(run.tests) - len(skipped)} tests passed" + (
             f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else ""
@@ -1217,7 +1238,11 @@ def write_report(run: Run, report_dir: str | Path | None = None) -> dict[str, st
         base = folder / f"{run.ctx.codec.name}-{stamp}-{n}"
     paths = {"json": str(base.with_suffix(".json")), "html": str(base.with_suffix(".html"))}
     doc = report_doc(run, paths)
-    secrets = run.ctx.secrets
+    # A Group Series' factory password is its serial number, which the report shows (it is
+    # on the box's label): serials are not scrubbed.
+    serials = {run.ctx.expected.get("serial")}
+    serials |= {f.serial for f in (run.facts_before, run.facts_after) if f is not None}
+    secrets = [s for s in run.ctx.secrets if s not in serials]
     text = scrub(json.dumps(doc, ensure_ascii=False, indent=1), secrets)
     doc = json.loads(text)  # the HTML is rendered from the scrubbed data
     html = scrub(render_html(doc), secrets)
@@ -1445,7 +1470,8 @@ def inventory_problems(
     warnings: list[str] = []
     seen: dict[str, str] = {}
     for name, host in inv.hosts.items():
-        address = f"{host.resolve('ansible_host') or name}:{host.get('ansible_port') or ''}"
+        port = host.get("ansible_port")
+        address = f"{host.resolve('ansible_host') or name}" + (f":{port}" if port else "")
         if address in seen:
             errors.append(
                 f"{host.file}: host {name}: ansible_host {address} is also {seen[address]}"
