@@ -229,6 +229,26 @@ class Endpoint(Driver):
         """The exact vendor keys and values ``apply(changes)`` sends (check mode shows them)."""
         raise NotImplementedError
 
+    # --- firmware (issue 6: vcprov.firmware drives these; see docs/firmware.md) ---------
+    def start_upgrade(self, url: str) -> None:
+        """Make the codec fetch the package at ``url`` and install it.  Returns once the
+        device accepted the request; it then reboots on its own (the session may be gone)."""
+        raise NotImplementedError
+
+    def upgrade_status(self) -> dict[str, str]:
+        """What the codec says of its software: ``version`` always; ``status``, ``phase``,
+        ``message``, ``url`` where the family reports an upgrade under way (else "")."""
+        raise NotImplementedError
+
+    def upgrade_settings(self) -> dict[str, str]:
+        """The device's own update settings that :meth:`start_upgrade` changes (vendor key
+        -> value), so that the caller can put them back; empty when it changes none."""
+        raise NotImplementedError
+
+    def restore_upgrade_settings(self, values: Mapping[str, str]) -> None:
+        """Put back what :meth:`upgrade_settings` returned (keys it does not name are left)."""
+        raise NotImplementedError
+
     # --- onboarding
     def set_password(self, old: str, new: str) -> None:
         """Change the password of the account this session logged in with, from ``old`` to

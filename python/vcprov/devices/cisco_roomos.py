@@ -549,3 +549,48 @@ class RoomOSEndpoint(Endpoint):
                 self._command("Call Disconnect", {"CallId": call["id"]} if call["id"] else {})
                 ended += 1
         return ended
+
+    # --- firmware (issue 6) ------------------------------------------------------------
+    # ``xCommand SystemUnit SoftwareUpgrade URL: ... Forced: True`` (B.8): the device
+    # downloads, installs and reboots on its own; progress in ``Provisioning Software
+    # UpgradeStatus`` (Status None/InProgress/Succeeded/Failed/InstallationFailed, Phase,
+    # Message, URL).  ``Forced: True`` does not wait for a call to end: vcprov checks for a
+    # call itself just before (docs/firmware.md).
+    URL_MAX = 1024  # SoftwareUpgrade URL MaxLength (xAPI schema 11.14)
+
+    def start_upgrade(self, url: str) -> None:
+        if not url or len(url) > self.URL_MAX:
+            raise ValueError(f"{self.target.name}: package URL must be 1-{self.URL_MAX} chars")
+        root = ET.Element("Command")
+        cmd = ET.SubElement(ET.SubElement(root, "SystemUnit"), "SoftwareUpgrade", command="True")
+        ET.SubElement(cmd, "URL").text = url
+        ET.SubElement(cmd, "Forced").text = "True"
+        answer = self.putxml(ET.tostring(root, encoding="utf-8"))
+        # named after the command's last two words (docs/devices.md): ...SoftwareUpgradeResult
+        result = next((e for e in answer.iter() if e.tag.endswith("UpgradeResult")), None)
+        if result is None or result.get("status", "").lower() != "ok":
+            reason = "" if result is None else result.findtext("Reason", "")
+            raise ApplyError(
+                self.target.name, f"SoftwareUpgrade refused: {reason or ET.tostring(answer)!r}"
+            )
+
+    def upgrade_status(self) -> dict[str, str]:
+        root = self.getxml("/Status/Provisioning/Software/UpgradeStatus")
+        up = next(root.iter("UpgradeStatus"), None)
+
+        def field(name: str) -> str:
+            return "" if up is None else (up.findtext(name) or "").strip()
+
+        return {
+            "version": self.facts().version,
+            "status": field("Status"),
+            "phase": field("Phase"),
+            "message": field("Message"),
+            "url": field("URL"),
+        }
+
+    def upgrade_settings(self) -> dict[str, str]:
+        return {}  # SoftwareUpgrade changes no configuration
+
+    def restore_upgrade_settings(self, values: Mapping[str, str]) -> None:
+        return None

@@ -660,3 +660,39 @@ class PolyEndpoint(Endpoint):
                     )
                 ended += 1
         return ended
+
+    # --- firmware (issue 6) ------------------------------------------------------------
+    # No REST call starts an update on Poly (endpoint-apis.md A.8).  The route vcprov uses
+    # (docs/devices.md "Firmware route"): the provisioning-server pull.  With
+    # ``upgrade.auto.enable`` true and ``upgrade.auto.server.address`` set to the URL of the
+    # package itself, the codec fetches it at boot and installs it when it holds another
+    # version; vcprov sets both keys and reboots.  Progress shows only as the device going
+    # away and coming back with ``softwareVersion`` changed.
+    UPGRADE_KEYS = ("upgrade.auto.enable", "upgrade.auto.server.address")
+
+    def upgrade_settings(self) -> dict[str, str]:
+        raw = self._read_raw(list(self.UPGRADE_KEYS))
+        return {k: v for k, v in raw.items() if isinstance(v, str)}
+
+    def restore_upgrade_settings(self, values: Mapping[str, str]) -> None:
+        self._write({k: str(values[k]) for k in self.UPGRADE_KEYS if k in values}, "restore")
+
+    def start_upgrade(self, url: str) -> None:
+        self._write(
+            {"upgrade.auto.enable": _bool_out("upgrade.auto.enable", True),
+             "upgrade.auto.server.address": url},
+            "software update",
+        )  # fmt: skip
+        self.reboot()
+
+    def upgrade_status(self) -> dict[str, str]:
+        system = self._get("/rest/system")
+        version = str(system.get("softwareVersion", "")).removeprefix("Release - ").strip()
+        return {
+            "version": version,
+            "status": "",  # Poly reports no update progress (A.8)
+            "phase": "",
+            "message": "",
+            "url": "",
+            "state": str(system.get("state", "")),
+        }
