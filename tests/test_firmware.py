@@ -426,3 +426,31 @@ def test_manual_rollback_to_the_last_snapshot_and_to_a_named_one(
     writes = live(lab)[CANARY]["writes"]
     assert vcprov("rollback", "--lab", str(lab.state), "--limit", CANARY) == 2
     assert live(lab)[CANARY]["writes"] == writes and live(lab)[CANARY]["in_call"]
+
+
+def test_a_boot_loop_halts_the_rollout_and_a_power_cycle_and_rollback_recover(
+    fresh_lab: Lab, tmp_path: Path
+) -> None:
+    """The incident drill of docs/lab.md: the canary never comes back from its install."""
+    lab = fresh_lab
+    lab.control.fault(CANARY, "firmware-boot-loop")
+    config_before = configs(lab, [CANARY])
+    before = live(lab)
+    out = tmp_path / "rollout.json"
+
+    rc = vcprov("upgrade", "--lab", str(lab.state), "--to", "target", "--now",
+                "--soak", "0", "--json", str(out))  # fmt: skip
+
+    assert rc == 3
+    result = by_name(json.loads(out.read_text()))[CANARY]
+    assert result["result"] == "failed"
+    assert "ROLLBACK FAILED" in result["message"] and "power it off and on" in result["message"]
+    assert live(lab)[CANARY]["power"] == "down"
+    for name in LEADERSHIP:
+        assert live(lab)[name]["writes"] == before[name]["writes"]
+
+    lab.control.power_cycle(CANARY)  # boots its previous image
+    lab.control.wait_power(CANARY, "up")
+    assert vcprov("rollback", "--lab", str(lab.state), "--limit", CANARY) == 0
+    assert live(lab)[CANARY]["version"] == versions(lab, "target")[CANARY]
+    assert configs(lab, [CANARY]) == config_before

@@ -733,7 +733,15 @@ class DeviceJob:
         previous = self.snap.version
         drv: Endpoint | None = None
         try:
-            current, status = self._read(wait=self._timeout())
+            try:
+                current, status = self._read(wait=self._timeout())
+            except Failed as exc:
+                raise Failed(
+                    "rollback",
+                    f"{exc.message} after {self._timeout():.1f} s: in a boot loop? power it "
+                    "off and on (it boots its previous image), then "
+                    f"vcprov rollback --limit {self.device.name}",
+                ) from None
             if status.in_call and not self._wait_idle("rollback"):
                 raise Failed(
                     "rollback",
