@@ -787,10 +787,18 @@ def install_firmware(ctx: Context, current: str, want: str) -> dict[str, Any]:
         ) from None
     evidence["path"] = path
     events: list[dict[str, Any]] = []
+    # where the codec fetches its packages: the catalogue's ``server:`` (a lab: 127.0.0.1,
+    # which reaches every lab device), as ``vcprov upgrade`` does without --serve
+    bind = cat.server.get("bind") or ("127.0.0.1" if ctx.source.get("lab") else "")
+    if not bind or (bind in ("0.0.0.0", "::") and not cat.server.get("url")):
+        raise StepFailed(
+            "firmware",
+            f"{cat.file}: server.bind and server.url must say where the codecs fetch their "
+            "packages from; nothing was installed",
+            evidence,
+        )
     server = pkgserver.PackageServer(
-        bind=str(cat.server.get("bind", "127.0.0.1")),
-        port=int(cat.server.get("port", 0)),
-        url=cat.server.get("url"),
+        bind=str(bind), port=int(cat.server.get("port") or 0), url=cat.server.get("url")
     )
     try:
         with _firmware_lock(ctx), server:
@@ -811,8 +819,10 @@ def install_firmware(ctx: Context, current: str, want: str) -> dict[str, Any]:
                 policy=firmware.Policy(time_scale=ctx.time_scale, ignore_window=True),
                 emit=events.append,
             )
+            journal.write({"event": "start", "params": {"onboard": ctx.codec.name, "to": want}})
             job = firmware.DeviceJob(ctx.codec, firmware.RingPolicy("onboarding"), want, fctx)
             result = job.run()
+            journal.write({"event": "end", "result": result.result})
     except (firmware.Busy, pkgserver.PackageError) as exc:
         raise StepFailed("firmware", f"{exc}; nothing was installed", evidence) from None
     evidence.update(
