@@ -291,6 +291,7 @@ def demo(state: Path = DEMO_STATE, device: str | None = None) -> int:
     print(f"\n== vcprov onboard {name} --lab {state} ==")
     code = main(["onboard", name, "--lab", str(state)])
     print(f"vcprov onboard exited {code} (0: accepted)")
+    reports = sorted((hosts.state_dir(state) / "onboarding").glob(f"{name}-*.html"))
     print("\n== again, as a technician re-running it would: nothing left to change ==")
     again = main(["onboard", name, "--lab", str(state)])
     print(f"vcprov onboard exited {again}")
@@ -298,6 +299,8 @@ def demo(state: Path = DEMO_STATE, device: str | None = None) -> int:
         f"\nthe lab keeps running: vcprov lab status --state {state}; "
         f"vcprov lab down --state {state}"
     )
+    if reports:
+        print(f"acceptance report of {name}: {reports[-1].resolve()} (JSON beside it)")
     return code or again
 
 
