@@ -10,7 +10,9 @@ driver (:func:`vcprov.devices.driver_for`) from a thread pool, one session per d
 * a switch: open the SSH session, ``facts()`` (``show version``), ``running()``, close.
 
 That is what ``vcprov check`` has to read at the least, so its wall time is the lower
-bound vcprov's Ansible path is compared with.  Prints one JSON summary (devices, how many
+bound vcprov's Ansible path is compared with.  A switch configuration that was read but
+does not look whole (a CLI prompt inside it, no interface at all) is listed under
+``suspect_configs``.  Prints one JSON summary (devices, how many
 were read, errors by device) on stdout, also written to ``--json``; exit 0 when every
 device was read, 3 otherwise.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import traceback
@@ -33,6 +36,20 @@ from vcprov.devices import DeviceError, Endpoint, Switch, Target, driver_for  # 
 from vcprov.standard import SETTINGS  # noqa: E402
 
 ENDPOINT_SETTINGS = [name for name, spec in SETTINGS.items() if "endpoint" in spec.roles]
+
+
+_PROMPT_LINE = re.compile(r"^(?:\S+[#>]|<\S+>|\[\S+\])\s*$")
+
+
+def suspect(config: str) -> str:
+    """Why a running configuration read does not look whole ("" when it does): a CLI prompt
+    inside it, or no interface at all."""
+    prompts = [ln.strip() for ln in config.splitlines() if _PROMPT_LINE.match(ln.strip())]
+    if prompts:
+        return f"prompt line(s) inside the configuration: {prompts[:3]}"
+    if "interface" not in config:
+        return "no interface in the configuration"
+    return ""
 
 
 def read_device(row: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -50,7 +67,11 @@ def read_device(row: dict[str, Any], timeout: float) -> dict[str, Any]:
                 out["in_call"] = status.in_call
             elif isinstance(drv, Switch):
                 facts = drv.facts()
-                out["config_bytes"] = len(drv.running())
+                text = drv.running()
+                out["config_bytes"] = len(text)
+                odd = suspect(text)
+                if odd:
+                    out["suspect"] = odd
             else:  # pragma: no cover - driver_for returns one of the two
                 raise TypeError(f"{row['name']}: no driver interface for {row['family']}")
             out["version"] = facts.version
@@ -96,6 +117,12 @@ def run(lab: Path, workers: int, timeout: float = 30.0) -> dict[str, Any]:
         "settings_read": sum(r.get("settings", 0) for r in results),
         "config_bytes": sum(r.get("config_bytes", 0) for r in results),
         "errors": errors,
+        # switch reads that came back, but do not look like a whole configuration
+        "suspect_configs": [
+            {"name": r["name"], "family": r["family"], "why": r["suspect"]}
+            for r in results
+            if r.get("suspect")
+        ],
         "by_family": by_family,
         "wall_s": round(wall, 3),
         "slowest": [{"name": r["name"], "seconds": r["seconds"]} for r in slowest],

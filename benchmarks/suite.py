@@ -259,6 +259,7 @@ def outcome_floor(stdout: str, _json: Path | None) -> dict[str, Any]:
         "read": doc["read"],
         "errors": doc["errors"][:20],
         "settings_read": doc.get("settings_read"),
+        "suspect_configs": doc.get("suspect_configs", [])[:20],
     }
 
 
@@ -281,13 +282,23 @@ def outcome_vcprov(_stdout: str, json_path: Path | None) -> dict[str, Any]:
     if isinstance(rows, list):
         out["devices"] = len(rows)
         bad = [
-            r.get("name", r.get("host", "?"))
+            r
             for r in rows
             if isinstance(r, dict)
-            and str(r.get("status", "")).lower() in ("unreachable", "error", "failed")
+            and (
+                str(r.get("status", "")).lower() in ("unreachable", "error", "failed")
+                or r.get("failed")
+                or r.get("unreachable")
+            )
         ]
         out["read"] = len(rows) - len(bad)
-        out["failed"] = bad[:20]
+        out["failed"] = [
+            {
+                "name": r.get("name", r.get("host", "?")),
+                "why": str(r.get("error") or r.get("msg") or r.get("status") or "")[:300],
+            }
+            for r in bad[:20]
+        ]
     return out
 
 

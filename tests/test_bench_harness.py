@@ -46,6 +46,7 @@ def test_floor_reads_every_device_of_a_lab(lab_factory: LabFactory, tmp_path: Pa
     assert summary["endpoints"] == sum(d["role"] == "endpoint" for d in devices)
     assert summary["switches"] == sum(d["role"] == "switch" for d in devices)
     assert summary["errors"] == []
+    assert summary["suspect_configs"] == []
     assert summary["read"] == len(devices)
     families = {d["family"] for d in devices}
     assert set(summary["by_family"]) == families
