@@ -9,10 +9,8 @@ leadership ring; the switches are never upgraded.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import pytest
 
 from vcprov import firmware_cli
 
-from .conftest import ROOT, Lab
+from .conftest import ROOT, VENV_BIN, Lab
 
 CANARY = "so-tttt-codec"
 LEADERSHIP = ["ubnd-tinh-codec", "tinh-uy-codec", "kkt-nghi-son-codec"]
@@ -237,11 +235,11 @@ def test_a_codec_in_a_call_is_deferred_never_interrupted(fresh_lab: Lab, tmp_pat
 
 
 def _spawn(lab: Lab, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    """``vcprov upgrade`` as an operator runs it, in its own process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "vcprov.firmware_cli", "upgrade", "--lab", str(lab.state),
+        [str(VENV_BIN / "vcprov"), "upgrade", "--lab", str(lab.state),
          "--to", "target", "--now", "--soak", "0", *extra],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
 

@@ -527,7 +527,13 @@ class DeviceJob:
                 continue
             try:
                 with self._session(drv):
-                    current = drv.facts().version
+                    snap = None
+                    if self.snap is None:  # read first: it carries the version too
+                        snap = drv.snapshot()
+                        snap.data = {**snap.data, **drv.upgrade_settings()}
+                        current = snap.version
+                    else:
+                        current = drv.facts().version
                     if not self.result.from_version:
                         self.result.from_version = current
                     if self.snap is not None and current == self.to:
@@ -556,10 +562,6 @@ class DeviceJob:
                     problem = self.ctx.catalogue.rollback_problem(family, model, back)
                     if problem:
                         raise Failed("precheck", f"no way back, not touched: {problem}")
-                    snap = None
-                    if self.snap is None:
-                        snap = drv.snapshot()
-                        snap.data = {**snap.data, **drv.upgrade_settings()}
                     status = drv.status()  # last, right before the install starts
                     if not status.in_call:
                         if self.result.baseline is None:
@@ -698,11 +700,10 @@ class DeviceJob:
         try:
             with self._session(drv) as d:
                 d.restore_upgrade_settings(self.snap.data)
-                facts = d.facts()
-                if facts.version != version:
-                    raise Failed(step, f"runs {facts.version}, not {version}")
-                now = d.snapshot().data
-                now.update(d.upgrade_settings())
+                held = d.snapshot()
+                if held.version != version:
+                    raise Failed(step, f"runs {held.version}, not {version}")
+                now = {**held.data, **d.upgrade_settings()}
                 differ = _differ(self.snap.data, now)
                 if differ:
                     shown = ", ".join(differ[:6])
