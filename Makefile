@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: install demo test lint bench clean lock lab-up lab-down browser
+.PHONY: install demo demo-onboard test lint bench clean lock lab-up lab-down browser
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ lock:
 
 demo: install
 	$(BIN)/python -m vcprov.demo
+
+# One factory-reset codec onboarded to an accepted site (its own 4-site lab in .lab-onboard/).
+demo-onboard: install
+	$(BIN)/python -m vcprov.onboard_cli demo
 
 # Headless Chromium for tests/test_report_browser.py: installed with apt-get when missing
 # and we are root; otherwise (or if that fails) the browser test skips and says why.

@@ -269,11 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hangup", action="store_true")
     p.set_defaults(func=cmd_lab_call)
 
-    from . import apply_cli, check_cli, firmware_cli
+    from . import apply_cli, check_cli, firmware_cli, onboard_cli
 
     apply_cli.register(sub)
     check_cli.register(sub)
     firmware_cli.register(sub)
+    onboard_cli.register(sub)
     return parser
 
 
