@@ -70,10 +70,29 @@ def by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {d["name"]: d for d in doc["devices"]}
 
 
-def test_rollout_canary_then_leadership_ends_on_target(fresh_lab: Lab, tmp_path: Path) -> None:
-    lab = fresh_lab
+@pytest.fixture()
+def six_sites(lab_factory: Any) -> Any:
+    """Six sites: the hub (canary), tp-thanh-hoa (ring1), tp-sam-son (ring2) and the three
+    leadership offices (inventory/thanhhoa/hosts.yml's rings)."""
+    lab = lab_factory(sites=6, deviations=False)
+    yield lab
+    lab.stop()
+
+
+RING_ORDER = [
+    ("ring_canary", [CANARY]),
+    ("ring1", ["tp-thanh-hoa-codec"]),
+    ("ring2", ["tp-sam-son-codec"]),
+    ("ring_leadership", LEADERSHIP),
+]
+
+
+def test_rollout_goes_ring_by_ring_and_ends_on_target(six_sites: Lab, tmp_path: Path) -> None:
+    lab = six_sites
+    codecs = [name for _, names in RING_ORDER for name in names]
+    switches = [d["name"] for d in lab.devices if d["role"] == "switch"]
     before = live(lab)
-    config_before = configs(lab, CODECS)
+    config_before = configs(lab, codecs)
     out = tmp_path / "rollout.json"
 
     rc = vcprov("upgrade", "--lab", str(lab.state), "--to", "target", "--now",
@@ -83,10 +102,13 @@ def test_rollout_canary_then_leadership_ends_on_target(fresh_lab: Lab, tmp_path:
     doc = json.loads(out.read_text())
     assert doc["halted"] is False
     results = by_name(doc)
-    assert list(results) == CODECS  # the canary first, then the leadership ring in order
+    assert list(results) == codecs  # canary, ring1, ring2, leadership, in inventory order
+    assert [(r["ring"], r["status"]) for r in doc["rings"]] == [
+        (ring, "passed") for ring, _ in RING_ORDER
+    ]
     target = versions(lab, "next")
     now = live(lab)
-    for name in CODECS:
+    for name in codecs:
         assert results[name]["result"] == "upgraded"
         assert results[name]["from"] == versions(lab, "target")[name]
         assert results[name]["to"] == target[name]
@@ -95,17 +117,21 @@ def test_rollout_canary_then_leadership_ends_on_target(fresh_lab: Lab, tmp_path:
         steps = [s["step"] for s in results[name]["steps"] if s["status"] in ("ok", "started")]
         assert steps[:5] == ["precheck", "snapshot", "upgrade", "wait", "verify"]
     # the device's own configuration is what it was (Poly's update keys put back too)
-    assert configs(lab, CODECS) == config_before
-    # the canary ring passed (its soak included) before the leadership ring started
+    assert configs(lab, codecs) == config_before
+    # each ring passed (its soak and the health check after it included) before the next
+    # ring's first codec was touched
     lines = journal(lab)
-    passed = next(i for i, r in enumerate(lines) if r.get("event") == "ring"
-                  and r["ring"] == "ring_canary" and r["status"] == "passed")  # fmt: skip
-    first_leader = next(i for i, r in enumerate(lines) if r.get("device") in LEADERSHIP)
-    soaked = [r for r in lines if r.get("device") == CANARY and r.get("step") == "soak"]
-    assert passed < first_leader and soaked and soaked[0]["status"] == "ok"
+    for (ring, names), (_, later) in zip(RING_ORDER, RING_ORDER[1:], strict=False):
+        passed = next(i for i, r in enumerate(lines) if r.get("event") == "ring"
+                      and r["ring"] == ring and r["status"] == "passed")  # fmt: skip
+        assert passed < min(i for i, r in enumerate(lines) if r.get("device") in later)
+        for name in names:
+            soaked = [r for r in lines[:passed] if r.get("device") == name
+                      and r.get("step") == "soak"]  # fmt: skip
+            assert [r["status"] for r in soaked] == ["ok"], name
     # switches are codecs' neighbours, not part of a firmware rollout
-    assert {s["name"] for s in doc["out_of_scope"]} == set(SWITCHES)
-    for name in SWITCHES:
+    assert {s["name"] for s in doc["out_of_scope"]} == set(switches)
+    for name in switches:
         assert now[name]["writes"] == before[name]["writes"]
         assert now[name]["boots"] == before[name]["boots"]
     # no secret in the journal or the snapshots
@@ -232,6 +258,16 @@ def test_a_codec_in_a_call_is_deferred_never_interrupted(fresh_lab: Lab, tmp_pat
         assert now[name]["calls"] == before[name]["calls"] and now[name]["in_call"]
         assert now[name]["writes"] == before[name]["writes"]
         assert now[name]["version"] == before[name]["version"]
+
+    # after that meeting, --resume again: the deferred codecs, and only they
+    lab.control.hangup("tinh-uy-codec")
+    lab.control.hangup("ubnd-tinh-codec")
+    done = {n: now[n] for n in (CANARY, "kkt-nghi-son-codec")}
+    assert vcprov("upgrade", "--lab", str(lab.state), "--resume", "--now", "--json", str(out)) == 0
+    assert {d["result"] for d in json.loads(out.read_text())["devices"]} == {"upgraded"}
+    now = live(lab)
+    for name, was in done.items():
+        assert now[name]["writes"] == was["writes"] and now[name]["boots"] == was["boots"]
 
 
 def _spawn(lab: Lab, *extra: str) -> subprocess.Popen[str]:

@@ -942,10 +942,12 @@ class Rollout:
             if out.halted or out.interrupted or out.window_closed:
                 summary["status"] = "not-started"
                 continue
-            if self.resume is not None and ring.policy.name in self.resume.passed_rings:
+            passed = self.resume is not None and ring.policy.name in self.resume.passed_rings
+            if passed and all(results[d.name].result in FINISHED for d, _ in ring.devices):
                 summary["status"] = "passed"
                 continue
-            status, reason = self._ring(ring, results, out)
+            # a ring that passed before a --resume still retries its deferred codecs
+            status, reason = self._ring(ring, results, out, passed)
             summary["status"] = status
             if status == "halted":
                 out.halted, out.halt_reason = True, reason
@@ -954,7 +956,11 @@ class Rollout:
         return out
 
     def _ring(
-        self, ring: RingPlan, results: dict[str, DeviceResult], out: RolloutResult
+        self,
+        ring: RingPlan,
+        results: dict[str, DeviceResult],
+        out: RolloutResult,
+        passed_before: bool = False,
     ) -> tuple[str, str]:
         pol = ring.policy
         allowed = pol.allowed(len(ring.devices))
@@ -1013,7 +1019,12 @@ class Rollout:
             return "window-closed", ""
         if over_budget:
             return self._halt(pol, f"{failures()} failure(s) > budget {allowed}")
-        upgraded = [jobs[n] for n in jobs if results[n].result == "upgraded"]
+        upgraded = [
+            jobs[n]
+            for n in jobs
+            if results[n].result == "upgraded"
+            and not any(s.get("step") == "soak" for s in results[n].steps)  # soaked before
+        ]
         if pol.soak > 0 and upgraded:
             seconds = self.ctx.policy.real(pol.soak)
             self.ctx.emit(
@@ -1030,7 +1041,7 @@ class Rollout:
             if failures() > allowed:
                 return self._halt(pol, f"{failures()} failure(s) after the soak > budget {allowed}")
         on_target = sum(results[d.name].result in ON_TARGET for d, _ in ring.devices)
-        if ring.devices and on_target == 0:
+        if ring.devices and on_target == 0 and not passed_before:
             return self._halt(pol, "no device of the ring reached the target (deferred?)")
         self.ctx.emit(
             self.ctx.journal.write(
