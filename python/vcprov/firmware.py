@@ -1291,3 +1291,38 @@ def plan_rollout(
                 pol.soak = soak
             rings.append(RingPlan(pol, per_ring[r]))
     return Plan(rings, out_of_scope, pairs)
+
+
+def standard_disagreements(
+    inv: Any, pairs: list[tuple[Device, str]], installs: str = "this rollout installs"
+) -> list[str]:
+    """Where a rollout's version is not the standard's ``firmware.target`` of the device
+    (``pairs``: each codec and the version the rollout takes it to).  After such a rollout
+    ``vcprov check`` reports firmware drift until the standard says the new version: one
+    line per (family, model, standard's version, rollout's version), naming the file and
+    key to change."""
+    from . import standard  # the standard reads the inventory; imported only when asked
+
+    seen: dict[tuple[str, str, str, str], list[str]] = {}
+    where: dict[tuple[str, str, str, str], str] = {}
+    for dev, to in pairs:
+        try:
+            value = standard.effective(inv, dev.name).get("firmware.target")
+        except standard.InvalidStandard:
+            continue  # the standard's own errors are reported where it is validated
+        want = None if value is None else str(value.value)
+        if want == to:
+            continue
+        k = (dev.family, dev.model, want or "", to)
+        seen.setdefault(k, []).append(dev.name)
+        where[k] = f"{value.file}:{value.key}" if value is not None else "the standard"
+    out = []
+    for (family, model, want, to), names in seen.items():
+        k = (family, model, want, to)
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        out.append(
+            f"{family} {model}: the standard's firmware.target is {want or 'not set'} "
+            f"({where[k]}), {installs} {to} ({shown}); vcprov check reports "
+            f"firmware drift on them until the standard says {to}"
+        )
+    return out

@@ -338,8 +338,15 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
         print(f"vcprov upgrade: {exc}; no device was touched", file=sys.stderr)
         return 1
     codecs = [d for r in plan.rings for d, _ in r.devices]
+    try:
+        inv = hosts.load_inventory(args.lab, args.inventory, args.vault_password_file)
+        notes = firmware.standard_disagreements(inv, [p for r in plan.rings for p in r.devices])
+    except InvalidStandard:
+        notes = []  # the devices loaded above from the same inventory: not reached
     if args.check:
         print(f"vcprov upgrade --check: to {to} (nothing is written to any device)")
+        for note in notes:
+            print(f"note: {note}")
         for family, model in plan.pairs:  # the checksums, as a rollout checks them
             for e in cat.versions(family, model):
                 if e.package is not None and file_sha512(e.package) != e.sha512:
@@ -349,11 +356,14 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
         rows = _print_plan(plan, cat, scale, _read_versions(codecs))
         if args.json:
             _write_json(args.json, {"check": True, "halted": False, "devices": rows,
-                                    "out_of_scope": plan.out_of_scope})  # fmt: skip
+                                    "out_of_scope": plan.out_of_scope,
+                                    "standard_disagreements": notes})  # fmt: skip
         return 0
     if not codecs:
         print("vcprov upgrade: no codec in this rollout", file=sys.stderr)
         return 1
+    for note in notes:
+        print(f"note: {note}")
     policy = firmware.Policy(time_scale=scale, ignore_window=bool(args.now))
     if call_wait is not None:
         policy.call_wait = call_wait
@@ -370,7 +380,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
                     urls[(family, model, e.version)] = server.offer(e)
             return _run(args, state, plan, cat, policy, urls, journal_path, resume,
                         {"to": to, "limit": limit, "ring": ring, "soak": soak,
-                         "call_wait": call_wait})  # fmt: skip
+                         "call_wait": call_wait}, notes)  # fmt: skip
     except firmware.Busy as exc:
         print(f"vcprov upgrade: {exc}", file=sys.stderr)
         return 1
@@ -389,6 +399,7 @@ def _run(
     journal_path: Path | None,
     resume: firmware.ResumeInfo | None,
     params: dict[str, Any],
+    notes: list[str] | None = None,
 ) -> int:
     codecs = [d for r in plan.rings for d, _ in r.devices]
     if journal_path is None:
@@ -438,7 +449,7 @@ def _run(
     if result.interrupted:
         print("vcprov upgrade: interrupted; --resume continues")
     if args.json:
-        _write_json(args.json, result.as_dict())
+        _write_json(args.json, {**result.as_dict(), "standard_disagreements": notes or []})
     return code
 
 

@@ -1516,4 +1516,26 @@ def inventory_problems(
                 + (" or vc_serial" if rule == "serial" else "")
                 + "): onboarding of a factory-fresh box will fail at the reach step"
             )
+    warnings += _catalogue_disagreements(inv, lab, inventory)
     return errors, warnings, inv
+
+
+def _catalogue_disagreements(
+    inv: standard.Inventory, lab: str | Path | None, inventory: str | Path | None
+) -> list[str]:
+    """The firmware catalogue's target beside the standard's ``firmware.target``: when they
+    differ, ``vcprov upgrade --to target`` installs what ``vcprov check`` calls drift."""
+    from . import firmware, firmware_catalog
+
+    try:
+        cat = firmware_catalog.for_run(lab, inventory, None)
+    except (firmware_catalog.InvalidCatalogue, OSError, InvalidStandard):
+        return []  # no catalogue here, or `vcprov firmware list` names its errors
+    pairs = []
+    for name in inv.hosts:
+        dev = hosts.device_of(inv, name)
+        entry = cat.target(dev.family, dev.model) if dev.role == "endpoint" else None
+        if entry is not None:
+            pairs.append((dev, entry.version))
+    lines = firmware.standard_disagreements(inv, pairs, "the catalogue's target is")
+    return [f"{cat.file}: {line}" for line in lines]
