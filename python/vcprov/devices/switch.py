@@ -144,6 +144,25 @@ _SCOPE_PROBE: dict[str, Any] = {
 }
 
 
+def strip_leading_prompt(text: str, base_prompt: str) -> str:
+    """The output without a prompt left over in front of it.
+
+    Under load a prompt the session had not yet read (``SW-1#``, ``<SW-1>``, ``[SW-1]``)
+    arrives before the next command's echo; netmiko removes the echo and leaves the prompt
+    glued to the first line of output (``SW-1#Building configuration...``), which would
+    then read as a configuration line (seen at 250 lab sites, 50 sessions at once).  A
+    prompt is never output, so it is cut wherever it starts the text.  netmiko's base
+    prompt of a long Cisco hostname is its first 16 characters: the rest of the name may
+    follow it."""
+    if not base_prompt:
+        return text
+    name = re.escape(base_prompt)
+    cisco = rf"{name}[\w.-]*(?:\([^)]*\))?[#>]"  # SW-1#  SW-1(config-if)#  SW-1>
+    vrp = rf"<{name}[\w.-]*>|\[~?\*?{name}[^\]]*\]"  # <SW-1>  [SW-1]  [~SW-1-GE0/0/1]
+    prompt = re.compile(rf"^(?:\s*(?:{cisco}|{vrp}))+")
+    return prompt.sub("", text.lstrip("\r\n"), count=1)
+
+
 def strip_volatile(text: str) -> str:
     """The configuration without the lines that change by themselves (timestamps...)."""
     volatile = [re.compile(p) for p in rules.VOLATILE_LINES]
@@ -224,10 +243,11 @@ class CliSwitch(Switch):
     def send(self, command: str) -> str:
         conn = self._session()
         try:
-            return str(conn.send_command(command, read_timeout=self.target.timeout))
+            out = str(conn.send_command(command, read_timeout=self.target.timeout))
         except _DROPPED as exc:
             self.close_dropped()
             raise Unreachable(self.target.name, f"{command}: {exc.__class__.__name__}") from None
+        return strip_leading_prompt(out, str(getattr(conn, "base_prompt", "") or ""))
 
     def facts(self) -> Facts:
         text = self.send(self.platform.show_version)
@@ -259,15 +279,17 @@ class CliSwitch(Switch):
         """A configuration display read to its last line (``end`` / ``return``), asked a
         second time if it came back cut short; never a partial text (that would be read as
         drift)."""
+        base = str(getattr(self.conn, "base_prompt", "") or "")
         for _ in range(2):
             text = strip_volatile(self.send(command))
             lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-            if lines and lines[-1] == self.platform.config_end:
+            prompt_inside = bool(base) and any(strip_leading_prompt(ln, base) != ln for ln in lines)
+            if lines and lines[-1] == self.platform.config_end and not prompt_inside:
                 return text
         raise ProtocolError(
             self.target.name,
             f"{command}: the configuration came back incomplete (no final "
-            f"{self.platform.config_end!r}) twice",
+            f"{self.platform.config_end!r}, or a CLI prompt inside it) twice",
         )
 
     def startup(self) -> str:
