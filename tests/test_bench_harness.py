@@ -127,3 +127,57 @@ def test_measure_follows_the_whole_process_tree(tmp_path: Path) -> None:
     assert run.peak_rss_mib > 0
     summary = measure.summarize([run], devices=2)
     assert summary["runs"] == 1 and "wall_ms_per_device" in summary
+
+
+def _suite() -> ModuleType:
+    sys.path.insert(0, str(BENCH))
+    try:
+        return _load("bench_suite", BENCH / "suite.py")
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_baseline_sample_spreads_over_the_lab_and_keeps_sites_whole() -> None:
+    suite = _suite()
+    families = ["poly-os", "poly-group-series", "cisco-roomos"]
+    doc = {
+        "devices": [
+            {"name": f"s{i}-{role}", "site": f"s{i}", "family": families[i % 3]}
+            for i in range(1000)
+            for role in ("codec", "sw")
+        ]
+    }
+    assert suite.baseline_sample(doc, 0) is None  # 0: the whole lab
+    assert suite.baseline_sample(doc, 1000) is None  # a lab no larger than the limit
+    names = suite.baseline_sample(doc, 100)
+    sites = {n.split("-")[0] for n in names}
+    assert len(sites) == 100 and len(names) == 200  # both devices of each sampled site
+    numbers = sorted(int(s[1:]) for s in sites)
+    assert numbers[0] == 0 and numbers[-1] >= 900  # spread over the whole lab
+    assert {doc["devices"][2 * n]["family"] for n in numbers} == set(families)
+
+
+def test_a_sampled_baseline_is_shown_as_measured_and_projected() -> None:
+    suite = _suite()
+
+    def row(key: str, wall: float, devices: int, **extra: object) -> dict[str, object]:
+        return {
+            "key": key, "label": key, "available": True, "runs": 1, "valid": True,
+            "wall_s": wall, "cpu_s": wall, "peak_pss_mib": 1, "peak_rss_mib": 1,
+            "wall_ms_per_device": 1000 * wall / devices, "cpu_ms_per_device": 1000 * wall / devices,
+            "read": devices, "other_cores": 0.0, **extra,
+        }  # fmt: skip
+
+    base = row("baseline", 400.0, 200, sample_devices=200, projected_wall_s=4000.0,
+               projected_cpu_s=4000.0)  # fmt: skip
+    rows = [row("floor", 40.0, 2000), base, row("check", 80.0, 2000)]
+    targets = suite.evaluate_targets(1000, rows)
+    speed = next(t for t in targets if "baseline" in t["target"])
+    assert speed["measured"] == 50.0  # the projection (4000 s), not the sample's 400 s
+    size = {"sites": 1000, "devices": 2000, "entries": rows, "targets": targets, "forks": 50,
+            "time_scale": 1}  # fmt: skip
+    text = suite.render({"sizes": [size]})
+    line = next(ln for ln in text.splitlines() if "| baseline |" in ln)
+    assert "on 200 of 2000 devices" in line and "4000 s wall" in line
+    assert "| 100.0 |" in line  # × floor: the projection over the floor
+    assert "50.0x" in next(ln for ln in text.splitlines() if "| check |" in ln)
