@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: install demo demo-onboard test lint bench clean lock lab-up lab-down browser
+.PHONY: install demo demo-onboard test lint bench clean lock lab-up lab-down browser ee
 
 install: $(STAMP)
 
@@ -58,6 +58,20 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# The AWX execution environment (execution-environment.yml, docs/scale.md): the build
+# context always; the image when a container engine answers.
+ee: install
+	rm -rf build/ee && mkdir -p build/ee/files
+	$(BIN)/python -m pip wheel -q --no-deps -w build/ee/files .
+	$(BIN)/ansible-galaxy collection build --force --output-path build/ee/files .
+	cp constraints.txt build/ee/files/
+	$(BIN)/ansible-builder create -f execution-environment.yml -c build/ee/context
+	@if podman info >/dev/null 2>&1; then \
+	  $(BIN)/ansible-builder build -f execution-environment.yml -c build/ee/context --container-runtime podman; \
+	elif docker info >/dev/null 2>&1; then \
+	  $(BIN)/ansible-builder build -f execution-environment.yml -c build/ee/context --container-runtime docker; \
+	else echo "ee: no container engine here: build context in build/ee/context (ansible-builder build there)"; fi
 
 lab-up: install
 	$(BIN)/vcprov lab up
