@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: install demo demo-onboard test lint bench clean lock lab-up lab-down browser ee
+.PHONY: install demo demo-onboard demo-firmware test lint bench clean lock lab-up lab-down browser ee
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ demo: install
 # One factory-reset codec onboarded to an accepted site (its own 4-site lab in .lab-onboard/).
 demo-onboard: install
 	$(BIN)/python -m vcprov.onboard_cli demo
+
+# A canary ring whose codec comes back broken, rolled back while the rollout halts
+# (its own 6-site lab in .lab-firmware/).
+demo-firmware: install
+	$(BIN)/python -m vcprov.firmware_demo
 
 # Headless Chromium for tests/test_report_browser.py: installed with apt-get when missing
 # and we are root; otherwise (or if that fails) the browser test skips and says why.

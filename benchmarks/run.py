@@ -204,7 +204,26 @@ def main() -> int:
         section.update(when=time.strftime("%Y-%m-%d %H:%M:%S"), machine=machine())
         for size in section["sizes"]:
             size.update(when=section["when"], commit=section["machine"]["commit"])
-        # sizes not run this time stay as they were measured (each with its own date)
+        # sizes not run this time stay as they were measured (each with its own date), and
+        # so do the entries of a size not run this time (BENCH_ONLY)
+        old_sizes = {s["sites"]: s for s in results.get("suite", {}).get("sizes", [])}
+        for size in section["sizes"]:
+            before = old_sizes.get(size["sites"])
+            if before is None:
+                continue
+            ran = {r["key"] for r in size["entries"]}
+            carried = [
+                {**r, "measured": r.get("measured") or before.get("when", "?")}
+                for r in before["entries"]
+                if r["key"] not in ran
+            ]
+            if carried:
+                order = [e.key for e in suite.ENTRIES]
+                size["entries"] = sorted(
+                    size["entries"] + carried,
+                    key=lambda r: order.index(r["key"]) if r["key"] in order else len(order),
+                )
+                size["targets"] = suite.evaluate_targets(size["sites"], size["entries"])
         new = {s["sites"] for s in section["sizes"]}
         kept = [s for s in results.get("suite", {}).get("sizes", []) if s["sites"] not in new]
         section["sizes"] = sorted(kept + section["sizes"], key=lambda s: s["sites"])

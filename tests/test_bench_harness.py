@@ -181,3 +181,22 @@ def test_a_sampled_baseline_is_shown_as_measured_and_projected() -> None:
     assert "on 200 of 2000 devices" in line and "4000 s wall" in line
     assert "| 100.0 |" in line  # × floor: the projection over the floor
     assert "50.0x" in next(ln for ln in text.splitlines() if "| check |" in ln)
+
+
+def test_rollout_overhead_is_measured_and_projected_to_time_scale_one() -> None:
+    suite = _suite()
+
+    def attempt(seconds: float, device: float, upgraded: int = 31) -> dict[str, object]:
+        rollout = {"seconds": seconds, "device_seconds": device, "codecs": 31,
+                   "upgraded": upgraded, "halted": False}  # fmt: skip
+        return {"outcome": {"rollout": rollout}}
+
+    runs = [attempt(44.0, 40.0), attempt(45.0, 40.0), attempt(90.0, 40.0, upgraded=30)]
+    ro = suite.rollout_overhead(runs, 0.01)
+    assert ro["runs"] == 2  # a rollout that left a codec behind is not a measure of overhead
+    assert ro["own_seconds"] == 4.5 and ro["overhead_pct"] == 11.2
+    assert ro["overhead_pct_at_scale_1"] == 0.11  # 4.5 s beside 4,000 s of device time
+    assert suite.rollout_overhead([attempt(10.0, 8.0, upgraded=0)], 0.01) == {}
+    rows = [{"key": "upgrade", "rollout": ro}]
+    target = next(t for t in suite.evaluate_targets(31, rows) if "rollout" in t["target"])
+    assert target["measured"] == 0.11 and target["met"] is True

@@ -20,7 +20,7 @@ import pytest
 
 from vcprov import firmware_cli
 
-from .conftest import ROOT, VENV_BIN, Lab
+from .conftest import ROOT, VENV_BIN, Lab, next_net
 
 CANARY = "so-tttt-codec"
 LEADERSHIP = ["ubnd-tinh-codec", "tinh-uy-codec", "kkt-nghi-son-codec"]
@@ -496,3 +496,26 @@ def test_a_boot_loop_halts_the_rollout_and_a_power_cycle_and_rollback_recover(
     assert vcprov("rollback", "--lab", str(lab.state), "--limit", CANARY) == 0
     assert live(lab)[CANARY]["version"] == versions(lab, "target")[CANARY]
     assert configs(lab, [CANARY]) == config_before
+
+
+def test_make_demo_firmware_rolls_the_canary_back_and_halts(tmp_path: Path) -> None:
+    """`make demo-firmware`, as an operator runs it: its own lab, a bad release on the
+    canary, the automatic rollback, the halt, the later rings untouched."""
+    state = tmp_path / "demo"
+    exe = str(VENV_BIN / "python")
+    try:
+        done = subprocess.run(
+            [exe, "-m", "vcprov.firmware_demo", "--state", str(state), "--net", str(next_net())],
+            capture_output=True, text=True, cwd=ROOT, timeout=240,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        out = done.stdout
+        assert "=> ROLLED-BACK" in out and "HALTED" in out
+        doc = json.loads((state / "rollout.json").read_text())
+        results = {d["name"]: d["result"] for d in doc["devices"]}
+        assert results.pop(CANARY) == "rolled-back"
+        assert set(results.values()) == {"not-started"}
+        assert out.count("(not touched)") == len(results)
+    finally:
+        subprocess.run([str(VENV_BIN / "vcprov"), "lab", "down", "--state", str(state)],
+                       capture_output=True, check=False)  # fmt: skip

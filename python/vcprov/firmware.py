@@ -1299,12 +1299,10 @@ def standard_disagreements(
     """Where a rollout's version is not the standard's ``firmware.target`` of the device
     (``pairs``: each codec and the version the rollout takes it to).  After such a rollout
     ``vcprov check`` reports firmware drift until the standard says the new version: one
-    line per (family, model, standard's version, rollout's version), naming the file and
-    key to change."""
+    line per family, versions and file, naming the key to change and the codecs."""
     from . import standard  # the standard reads the inventory; imported only when asked
 
-    seen: dict[tuple[str, str, str, str], list[str]] = {}
-    where: dict[tuple[str, str, str, str], str] = {}
+    seen: dict[tuple[str, str, str, str], list[Device]] = {}
     for dev, to in pairs:
         try:
             value = standard.effective(inv, dev.name).get("firmware.target")
@@ -1313,16 +1311,16 @@ def standard_disagreements(
         want = None if value is None else str(value.value)
         if want == to:
             continue
-        k = (dev.family, dev.model, want or "", to)
-        seen.setdefault(k, []).append(dev.name)
-        where[k] = f"{value.file}:{value.key}" if value is not None else "the standard"
+        where = f"{value.file}:{value.key}" if value is not None else "the standard"
+        seen.setdefault((dev.family, want or "not set", to, where), []).append(dev)
     out = []
-    for (family, model, want, to), names in seen.items():
-        k = (family, model, want, to)
+    for (family, want, to, where), devs in seen.items():
+        models = ", ".join(dict.fromkeys(d.model for d in devs))
+        names = [d.name for d in devs]
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         out.append(
-            f"{family} {model}: the standard's firmware.target is {want or 'not set'} "
-            f"({where[k]}), {installs} {to} ({shown}); vcprov check reports "
-            f"firmware drift on them until the standard says {to}"
+            f"{family} ({models}): the standard's firmware.target is {want} ({where}), "
+            f"{installs} {to} ({shown}); vcprov check reports firmware drift on them until "
+            f"the standard says {to}"
         )
     return out
