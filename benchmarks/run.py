@@ -162,6 +162,11 @@ def write(results: dict[str, Any]) -> str:
     text = json.dumps(results, indent=1)
     (RESULTS / f"{stamp}.json").write_text(text)
     (RESULTS / "latest.json").write_text(text)
+    return render(results)
+
+
+def render(results: dict[str, Any]) -> str:
+    """latest.md, and the README's table, from results (latest.json)."""
     parts = []
     if results.get("suite"):
         parts.append(render_suite(results["suite"]))
@@ -194,7 +199,13 @@ def main() -> int:
     parser.add_argument(
         "--only", choices=("all", "lab-start", "suite"), default=os.environ.get("BENCH_PART", "all")
     )
+    parser.add_argument(
+        "--render", action="store_true", help="only write latest.md and the README from latest.json"
+    )
     args = parser.parse_args()
+    if args.render:
+        print(render(previous()))
+        return 0
     given = [int(s) for s in args.sizes.split(",") if s.strip()]
     results = previous()
     results.pop("when", None)

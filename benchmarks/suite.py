@@ -583,6 +583,7 @@ def rollout_overhead(attempts: list[dict[str, Any]], time_scale: float) -> dict[
     dev = statistics.median(x["device_seconds"] for x in whole)
     return {
         "runs": len(whole),
+        "codecs": whole[0]["codecs"],
         "seconds": round(statistics.median(x["seconds"] for x in whole), 2),
         "device_seconds": round(dev, 2),
         "own_seconds": round(own, 2),

@@ -227,7 +227,15 @@ def test_plain_ansible_playbook_runs_the_same_play(lab: Lab) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["vc_endpoint_config", "vc_switch_config", "vc_standard", "vc_site_guard"]
+    "module",
+    [
+        "vc_endpoint_config",
+        "vc_switch_config",
+        "vc_standard",
+        "vc_site_guard",
+        "vc_firmware",
+        "vc_firmware_rollback",
+    ],
 )
 def test_ansible_doc_renders(module: str) -> None:
     proc = subprocess.run(

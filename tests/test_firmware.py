@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import subprocess
 import time
@@ -519,3 +520,45 @@ def test_make_demo_firmware_rolls_the_canary_back_and_halts(tmp_path: Path) -> N
     finally:
         subprocess.run([str(VENV_BIN / "vcprov"), "lab", "down", "--state", str(state)],
                        capture_output=True, check=False)  # fmt: skip
+
+
+def test_plain_ansible_playbooks_roll_firmware_out_and_back(fresh_lab: Lab) -> None:
+    """playbooks/firmware.yml and rollback.yml (role endpoint_firmware, vc_firmware,
+    vc_firmware_rollback) with plain ansible-playbook, as AWX runs them."""
+    from vcprov import labinv
+
+    lab = fresh_lab
+    inv = labinv.ensure(lab.state)
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}  # fmt: skip
+    two = ["ubnd-tinh-codec", "kkt-nghi-son-codec"]
+
+    def play(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(VENV_BIN / "ansible-playbook"), "-i", str(inv), *argv],
+            capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
+        )  # fmt: skip
+
+    before = live(lab)
+    rollout = ["playbooks/firmware.yml", "--limit", ",".join(two),
+               "-e", "endpoint_firmware_now=true", "-e", "endpoint_firmware_soak=0"]  # fmt: skip
+    proc = play(*rollout, "--check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert live(lab) == before  # check mode: the plan only
+    proc = play(*rollout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "changed=1" in proc.stdout  # the one run_once task
+    after = live(lab)
+    nxt, old = versions(lab, "next"), versions(lab, "target")
+    for name in two:
+        assert after[name]["version"] == nxt[name]
+    untouched = [d["name"] for d in lab.devices if d["name"] not in two]
+    assert all(after[n]["writes"] == before[n]["writes"] for n in untouched)
+
+    proc = play("playbooks/rollback.yml")  # no --limit: refused, nothing touched
+    assert proc.returncode != 0 and "name the codecs to roll back with --limit" in proc.stdout
+    proc = play("playbooks/rollback.yml", "--limit", two[0])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    now = live(lab)
+    assert now[two[0]]["version"] == old[two[0]] and now[two[0]]["sip_registered"]
+    assert now[two[1]]["version"] == nxt[two[1]]  # only the codec named

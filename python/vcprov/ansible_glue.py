@@ -359,3 +359,81 @@ def run_check_all(task_vars: dict[str, Any], templar: Any, workers: int) -> dict
         "summary": counts,
         "msg": ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
     }
+
+
+# --- firmware: the rollout and the rollback as Ansible tasks -----------------------------
+
+
+def run_firmware(
+    command: str, args: dict[str, Any], task_vars: dict[str, Any], templar: Any, check: bool
+) -> dict[str, Any]:
+    """The body of ``vc_firmware`` (``command`` "upgrade") and ``vc_firmware_rollback``
+    ("rollback"): the codecs of the play through the same code as ``vcprov upgrade`` /
+    ``vcprov rollback`` (rings, budgets, journal, package server, health gate, automatic
+    rollback), with the credentials Ansible resolves (vault included).  One result per
+    codec in ``devices``; the printed progress in ``stdout_lines``."""
+    import contextlib
+    import io
+    import tempfile
+
+    from . import firmware_cli
+
+    names = [str(n) for n in task_vars.get("ansible_play_hosts_all") or []]
+    lab = task_vars.get("vc_lab") or None
+    inv = hosts.load_inventory(lab, _inventory_dir(task_vars))
+    cache: dict[str, Any] = {}
+    devices = []
+    for name in names:
+        dev = hosts.device_of(inv, name)
+        dev.target.username = _credential(inv.hosts[name], "vc_username", templar, cache)
+        dev.target.password = _credential(inv.hosts[name], "vc_password", templar, cache)
+        devices.append(dev)
+    argv = [command, *(["--lab", str(lab)] if lab else ["-i", _inventory_dir(task_vars)])]
+    if command == "upgrade":
+        argv += ["--to", str(args.get("to") or "target")]
+        if args.get("ring"):
+            argv += ["--ring", str(args["ring"])]
+        if args.get("now"):
+            argv.append("--now")
+        if args.get("soak") is not None:
+            argv += ["--soak", str(float(args["soak"]))]
+    else:
+        argv += ["--limit", ",".join(names) or "all"]
+        if args.get("snapshot"):
+            argv += ["--to", str(args["snapshot"])]
+    if args.get("call_wait") is not None:
+        argv += ["--call-wait", str(float(args["call_wait"]))]
+    for key, flag in (("catalog", "--catalog"), ("serve", "--serve"), ("serve_url", "--serve-url")):
+        if args.get(key):
+            argv += [flag, str(args[key])]
+    if check:
+        argv.append("--check")
+    with tempfile.TemporaryDirectory(prefix="vcprov-fw-") as tmp:
+        out = Path(tmp) / "result.json"
+        ns = firmware_cli.parse([*argv, "--json", str(out)])
+        ns.devices = devices
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            try:
+                code = int(ns.func(ns))
+            except ValueError as exc:
+                print(f"vcprov {command}: {exc}")
+                code = 1
+        doc: dict[str, Any] = json.loads(out.read_text("utf-8")) if out.exists() else {}
+    lines = printed.getvalue().splitlines()
+    rows = doc.get("devices", [])
+    moved = {"upgraded", "rolled-back"}
+    result: dict[str, Any] = {
+        "changed": not check and any(r.get("result") in moved for r in rows),
+        "rc": code,
+        "devices": rows,
+        "halted": bool(doc.get("halted", False)),
+        "stdout_lines": lines,
+        "msg": next((ln for ln in reversed(lines) if ln.startswith(f"vcprov {command}")), ""),
+    }
+    if doc.get("standard_disagreements"):
+        result["standard_disagreements"] = doc["standard_disagreements"]
+    if code != 0:
+        result["failed"] = True
+        result["msg"] = result["msg"] or f"vcprov {command} exited {code}"
+    return result

@@ -222,6 +222,9 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
 
 
 def _load_devices(args: argparse.Namespace, limit: str | None) -> list[hosts.Device]:
+    given = getattr(args, "devices", None)  # the Ansible modules: credentials from Ansible
+    if given is not None:
+        return hosts.select(list(given), limit)
     inventory = args.inventory
     devices = hosts.load_devices(args.lab, inventory, args.vault_password_file)
     return hosts.select(devices, limit)
@@ -488,6 +491,25 @@ def cmd_rollback(args: argparse.Namespace) -> int:
                   file=sys.stderr)  # fmt: skip
             return 1
         chosen[d.name] = path
+    if args.check:
+        print("vcprov rollback --check: nothing is written to any device")
+        rows = []
+        for d in codecs:
+            snap = snapshots.load(chosen[d.name])
+            current = _read_versions([d]).get(d.name, "?")
+            entry = cat.entry(d.family, d.model, snap.version)
+            package = entry.package.name if entry and entry.package else "-"
+            action = (
+                f"{current} -> {snap.version} (package {package}), then its configuration"
+                if current != snap.version
+                else f"on {snap.version} already: its configuration only"
+            )
+            print(f"  {d.name}: {action} from {chosen[d.name].name}")
+            rows.append({"name": d.name, "from": current, "to": snap.version,
+                         "snapshot": chosen[d.name].name, "result": "not-started"})  # fmt: skip
+        if args.json:
+            _write_json(args.json, {"check": True, "devices": rows})
+        return 0
     policy = firmware.Policy(time_scale=scale, ignore_window=True, call_wait=args.call_wait)
     run_id = firmware.new_run_id()
     journal = firmware.Journal(firmware.journal_dir(state) / "rollback" / f"{run_id}.jsonl", run_id)
@@ -558,6 +580,7 @@ def register(sub: Any) -> None:
     _add_target(p)
     p.add_argument("--limit", required=True, help="the codecs (an Ansible host pattern)")
     p.add_argument("--to", help="a snapshot (file name or path); default: the last one")
+    p.add_argument("--check", action="store_true", help="say what it would do; touch nothing")
     p.add_argument("--json", help="write the per-device results to this file")
     p.add_argument(
         "--call-wait", type=float, default=0.0,
@@ -567,11 +590,16 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_rollback)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m vcprov.firmware_cli ...`` (the same commands as ``vcprov ...``)."""
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The arguments of ``vcprov upgrade|rollback|firmware ...`` as the command line has them."""
     parser = argparse.ArgumentParser(prog="vcprov")
     register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m vcprov.firmware_cli ...`` (the same commands as ``vcprov ...``)."""
+    args = parse(sys.argv[1:] if argv is None else argv)
     try:
         code: int = args.func(args)
     except ValueError as exc:
