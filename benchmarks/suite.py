@@ -785,7 +785,7 @@ def render(doc: dict[str, Any]) -> str:
             )
     targets = [(s["sites"], t) for s in doc["sizes"] for t in s["targets"]]
     if targets:
-        lines += ["", "Targets of issue 8 (`vcprov check`):", ""]
+        lines += ["", "Targets of issue 8:", ""]
         lines += ["| sites | target | limit | measured | met |", "|---|---|---|---|---|"]
         for sites, t in targets:
             met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
@@ -839,9 +839,10 @@ def render(doc: dict[str, Any]) -> str:
             "Baseline on a sample: in labs of more than BENCH_BASELINE_MAX_SITES sites "
             "(default 100) the stock playbook reads both devices of that many sites spread "
             "over the same lab (`--limit`), and its per-device cost gives the whole lab's time "
-            "(× floor and baseline ÷ this use that projection).  Its per-device cost was flat "
-            "from 62 to 500 devices read in full (benchmarks/README.md); "
-            "BENCH_BASELINE_MAX_SITES=0 reads the whole lab."
+            "(× floor and baseline ÷ this use that projection).  Read in full, its per-device "
+            "cost barely moves with the lab's size (the 31-site row; 500 devices read in full "
+            "on 2026-11-23: 1.97 s, benchmarks/README.md); BENCH_BASELINE_MAX_SITES=0 reads "
+            "the whole lab."
         )
     base = doc.get("baseline")
     if base:
