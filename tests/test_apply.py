@@ -235,6 +235,8 @@ def test_plain_ansible_playbook_runs_the_same_play(lab: Lab) -> None:
         "vc_site_guard",
         "vc_firmware",
         "vc_firmware_rollback",
+        "vc_endpoint_facts",
+        "vc_switch_facts",
     ],
 )
 def test_ansible_doc_renders(module: str) -> None:

@@ -437,3 +437,50 @@ def run_firmware(
         result["failed"] = True
         result["msg"] = result["msg"] or f"vcprov {command} exited {code}"
     return result
+
+
+# --- facts: what a device is and holds, read-only ------------------------------------------
+
+
+def run_facts(args: dict[str, Any], task_vars: dict[str, Any], role: str) -> dict[str, Any]:
+    """The body of ``vc_endpoint_facts`` / ``vc_switch_facts``: identity, every setting the
+    family maps (neutral names; secrets never shown), and a codec's registrations.  Reads
+    only."""
+    from .devices import driver_for
+    from .devices.base import UNREADABLE, DeviceError, Endpoint, Switch, Unreachable
+    from .standard import SETTINGS
+
+    host = str(task_vars["inventory_hostname"])
+    target = target_of(args, host, role)
+    try:
+        drv = driver_for(target)
+        with drv:
+            f = drv.facts()
+            identity = {
+                "family": f.family, "vendor": f.vendor, "model": f.model, "serial": f.serial,
+                "version": f.version, "system_name": f.system_name,
+            }  # fmt: skip
+            facts: dict[str, Any] = {"vc_device": identity}
+            if isinstance(drv, Endpoint):
+                names = [s for s in drv.keymap() if not getattr(SETTINGS.get(s), "secret", False)]
+                values = drv.read(names)
+                st = drv.status()
+                facts["vc_status"] = {
+                    "sip_registered": st.sip_registered,
+                    "h323_registered": st.h323_registered,
+                    "in_call": st.in_call,
+                    "items": st.items,
+                }
+            else:
+                assert isinstance(drv, Switch)
+                values = drv.actual()
+            facts["vc_settings"] = {
+                k: ("<unreadable>" if v is UNREADABLE else v)
+                for k, v in sorted(values.items())
+                if not getattr(SETTINGS.get(k), "secret", False)
+            }
+    except Unreachable as exc:
+        return {"unreachable": True, "msg": f"{host}: unreachable: {exc.message}"}
+    except DeviceError as exc:
+        return {"failed": True, "msg": f"{host}: {exc.kind}: {exc.message}"}
+    return {"changed": False, "ansible_facts": facts}
