@@ -17,30 +17,9 @@ description:
   - A device that does not answer is C(unreachable), one that refuses the credentials is
     C(error); neither is ever compliant.
 author: vcprov developers
+extends_documentation_fragment:
+  - vcprov.network.device
 options:
-  host:
-    description: Address of the device's API or SSH server.
-    type: str
-    required: true
-  port:
-    description: Its port.
-    type: int
-  family:
-    description: Device family.
-    type: str
-    required: true
-  username:
-    description: Account.
-    type: str
-    required: true
-  password:
-    description: Its password (never logged).
-    type: str
-    required: true
-  timeout:
-    description: Seconds a request may take.
-    type: float
-    default: 30.0
   codec_port:
     description: The codec's interface (switches).
     type: str

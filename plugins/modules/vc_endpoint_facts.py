@@ -14,30 +14,8 @@ description:
     SIP/H.323 registrations and call state as facts. Secret settings are never returned.
   - The read-only twin of M(vcprov.network.vc_endpoint_config). Never writes.
 author: vcprov developers
-options:
-  host:
-    description: Address of the device's API or SSH server.
-    type: str
-    required: true
-  port:
-    description: Its port.
-    type: int
-  family:
-    description: Device family.
-    type: str
-    required: true
-  username:
-    description: Account.
-    type: str
-    required: true
-  password:
-    description: Its password (never logged).
-    type: str
-    required: true
-  timeout:
-    description: Seconds a request may take.
-    type: float
-    default: 30.0
+extends_documentation_fragment:
+  - vcprov.network.device
 attributes:
   check_mode:
     support: full

@@ -12,30 +12,9 @@ description:
     the partner failed, this device's change of the run is restored from its snapshot and
     the host is reported failed with the reason.
 author: vcprov developers
+extends_documentation_fragment:
+  - vcprov.network.device
 options:
-  host:
-    description: Address of the device.
-    type: str
-    required: true
-  port:
-    description: Port of its API or SSH server.
-    type: int
-  family:
-    description: Device family.
-    type: str
-    required: true
-  username:
-    description: Account.
-    type: str
-    required: true
-  password:
-    description: Its password (never logged).
-    type: str
-    required: true
-  timeout:
-    description: Seconds a request may take.
-    type: float
-    default: 30.0
   codec_port:
     description: The codec's interface (switches).
     type: str

@@ -14,30 +14,9 @@ description:
     (C(port.vlan), C(port.trust_dscp), C(port.ef_priority_queue), ...).
   - The read-only twin of M(vcprov.network.vc_switch_config). Never writes.
 author: vcprov developers
+extends_documentation_fragment:
+  - vcprov.network.device
 options:
-  host:
-    description: Address of the device's API or SSH server.
-    type: str
-    required: true
-  port:
-    description: Its port.
-    type: int
-  family:
-    description: Device family.
-    type: str
-    required: true
-  username:
-    description: Account.
-    type: str
-    required: true
-  password:
-    description: Its password (never logged).
-    type: str
-    required: true
-  timeout:
-    description: Seconds a request may take.
-    type: float
-    default: 30.0
   codec_port:
     description: The codec's interface.
     type: str
