@@ -56,8 +56,8 @@ test: install browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
 lint: install
-	$(BIN)/ruff check python tests benchmarks
-	$(BIN)/ruff format --check python tests benchmarks
+	$(BIN)/ruff check python tests benchmarks plugins
+	$(BIN)/ruff format --check python tests benchmarks plugins
 	$(BIN)/mypy
 	@if ls playbooks/*.yml roles/*/tasks/*.yml >/dev/null 2>&1; then $(BIN)/ansible-lint playbooks roles; fi
 
