@@ -86,7 +86,9 @@ lab-down: install
 
 clean:
 	-$(BIN)/vcprov lab down 2>/dev/null
-	rm -rf $(VENV) .lab .collections .pytest_cache .mypy_cache .ruff_cache
+	-$(BIN)/vcprov lab down --state .lab-onboard 2>/dev/null
+	-$(BIN)/vcprov lab down --state .lab-firmware 2>/dev/null
+	rm -rf $(VENV) .lab .lab-onboard .lab-firmware build .collections .pytest_cache .mypy_cache .ruff_cache
 
 # Molecule: one scenario per role, each on a 2-site lab of its own (molecule/README.md).
 .PHONY: molecule
