@@ -272,12 +272,20 @@ def test_a_codec_in_a_call_is_deferred_never_interrupted(fresh_lab: Lab, tmp_pat
         assert now[name]["writes"] == was["writes"] and now[name]["boots"] == was["boots"]
 
 
+def _interruptible() -> None:
+    # A test run started in the background by a shell without job control (nohup ... &)
+    # inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler: the
+    # operator's terminal, where Ctrl-C works, is what these tests stand for.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spawn(lab: Lab, *extra: str) -> subprocess.Popen[str]:
     """``vcprov upgrade`` as an operator runs it, in its own process."""
     return subprocess.Popen(
         [str(VENV_BIN / "vcprov"), "upgrade", "--lab", str(lab.state),
          "--to", "target", "--now", "--soak", "0", *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=_interruptible,
     )  # fmt: skip
 
 
