@@ -20,10 +20,7 @@ class ActionModule(ActionBase):
             "ring": {"type": "str"},
             "now": {"type": "bool", "default": False},
             "soak": {"type": "float"},
-            "call_wait": {"type": "float"},
-            "catalog": {"type": "path"},
-            "serve": {"type": "str"},
-            "serve_url": {"type": "str"},
+            **ansible_glue.FIRMWARE_SPEC,
         }
         _, args = self.validate_argument_spec(argument_spec=spec)
         result.update(

@@ -17,10 +17,8 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         spec = {
             "snapshot": {"type": "str"},
-            "call_wait": {"type": "float", "default": 0.0},
-            "catalog": {"type": "path"},
-            "serve": {"type": "str"},
-            "serve_url": {"type": "str"},
+            **ansible_glue.FIRMWARE_SPEC,
+            "call_wait": {"type": "float", "default": 0.0},  # a codec in a call is left
         }
         _, args = self.validate_argument_spec(argument_spec=spec)
         result.update(

@@ -363,6 +363,15 @@ def run_check_all(task_vars: dict[str, Any], templar: Any, workers: int) -> dict
 
 # --- firmware: the rollout and the rollback as Ansible tasks -----------------------------
 
+# Where the packages come from and how a call is waited for: vc_firmware and
+# vc_firmware_rollback alike (the options of `vcprov upgrade|rollback`).
+FIRMWARE_SPEC: dict[str, Any] = {
+    "call_wait": {"type": "float"},
+    "catalog": {"type": "path"},
+    "serve": {"type": "str"},
+    "serve_url": {"type": "str"},
+}
+
 
 def run_firmware(
     command: str, args: dict[str, Any], task_vars: dict[str, Any], templar: Any, check: bool

@@ -12,23 +12,18 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from . import firmware_cli, hosts
+from .onboard_cli import _vcprov  # the vcprov command beside this interpreter
 
 STATE = Path(".lab-firmware")
 NET = 37  # beside `make demo` (31) and `make demo-onboard` (36)
 TIME_SCALE = 0.01
 SITES = 6
 FAULT = "firmware-no-media"
-
-
-def _vcprov(*argv: str) -> subprocess.CompletedProcess[str]:
-    exe = str(Path(sys.executable).parent / "vcprov")
-    return subprocess.run([exe, *argv], capture_output=True, text=True, check=False)
 
 
 def _codecs(state: Path) -> dict[str, dict[str, Any]]:
